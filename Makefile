@@ -1,0 +1,90 @@
+# torchfleet.lab — developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The repository is the collection root; ansible finds it through this link.
+COLLECTIONS := $(CURDIR)/build/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/torchfleet/lab
+SANITY_ROOT := $(CURDIR)/build/sanity/ansible_collections/torchfleet/lab
+
+# Scenarios that run in CI; `online`, `windows` and `macos` need things this lab does not have.
+CI_SCENARIOS ?= $(filter-out online windows macos,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+S ?= default
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
+export CONTAINERS_CONF := $(CURDIR)/tests/harness/containers.conf
+export ANSIBLE_FORCE_COLOR := false
+export PY_COLORS := 0
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP) $(COLLECTION_LINK) ## Create the development virtual environment
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+.PHONY: lint
+lint: venv ## yamllint, ansible-lint, ruff, argument specs, generated docs, changelog
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+	python tools/check_argument_specs.py
+	python tools/gen_compatibility_doc.py --check
+	antsibull-changelog lint
+
+.PHONY: unit
+unit: venv ## Unit tests of plugins, harness and trainers
+	python -m pytest tests/unit
+
+# ansible-test wants the collection under ansible_collections/<ns>/<name>; copy what git would ship.
+.PHONY: sanity
+sanity: venv ## ansible-test sanity (local, no containers)
+	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -P {} $(SANITY_ROOT)/ 2>/dev/null || true
+	python tools/install_get_pip.py
+	cd $(SANITY_ROOT) && ansible-test sanity --local --python 3.11 --color no
+
+.PHONY: build
+build: venv ## Build the collection tarball into build/
+	ansible-galaxy collection build --force --output-path build .
+
+.PHONY: lab
+lab: venv ## Prepare the test lab: host packages, Debian image, mirror and its HTTP server
+	tests/harness/lab.sh deps
+	tests/harness/lab.sh image
+	tests/harness/lab.sh mirror
+	tests/harness/lab.sh mirror-up
+
+.PHONY: molecule
+molecule: lab ## Run one molecule scenario: make molecule S=default
+	molecule test -s $(S)
+
+.PHONY: molecule-all
+molecule-all: lab
+	@for s in $(CI_SCENARIOS); do echo "== molecule scenario $$s"; molecule test -s $$s; done
+
+.PHONY: test
+test: lint unit sanity build molecule-all ## Everything CI runs
+
+.PHONY: clean
+clean: ## Remove build output (keeps the venv and the lab cache)
+	rm -rf build .pytest_cache .ruff_cache
