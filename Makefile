@@ -69,10 +69,7 @@ build: venv ## Build the collection tarball into build/
 
 .PHONY: lab
 lab: venv ## Prepare the test lab: host packages, Debian image, mirror and its HTTP server
-	tests/harness/lab.sh deps
-	tests/harness/lab.sh image
-	tests/harness/lab.sh mirror
-	tests/harness/lab.sh mirror-up
+	tests/harness/lab.sh up
 
 .PHONY: molecule
 molecule: lab ## Run one molecule scenario: make molecule S=default
@@ -84,6 +81,10 @@ molecule-all: lab
 
 .PHONY: test
 test: lint unit sanity build molecule-all ## Everything CI runs
+
+.PHONY: lab-down
+lab-down: ## Stop the lab mirror's HTTP server
+	tests/harness/lab.sh mirror-down
 
 .PHONY: clean
 clean: ## Remove build output (keeps the venv and the lab cache)
