@@ -29,3 +29,12 @@ def _collection_root() -> Path:
 _root = str(_collection_root())
 if _root not in sys.path:
     sys.path.insert(0, _root)
+
+# ansible.module_utils replaces sys.intern with a patch object when a module test imports it.
+# torch._dynamo, imported lazily by torch.optim, registers a substitute for sys.intern and refuses
+# anything that is not a function. The trainer tests run the scripts in-process after the module
+# tests, so torch._dynamo must be imported while sys.intern is still the builtin.
+try:
+    import torch._dynamo  # noqa: F401
+except ImportError:  # torch is optional outside the trainer tests
+    pass

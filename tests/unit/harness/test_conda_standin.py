@@ -1,0 +1,381 @@
+"""Tests of the conda stand-in (a TEST DOUBLE for Miniconda/Miniforge, tests/harness/conda_standin).
+
+Each behaviour the stand-in claims from shared/reference/conda.md is checked against a real install made by the
+stand-in's own installer.  One install per flavour per session keeps this fast (each venv costs ~2-5 s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+HARNESS = Path(__file__).resolve().parents[2] / "harness" / "conda_standin"
+sys.path.insert(0, str(HARNESS))
+import lab  # noqa: E402
+
+DEFAULTS = ["https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"]
+ERROR_KEYS = {"caused_by", "error", "exception_name", "exception_type", "message"}
+LIST_KEYS = {"base_url", "build_number", "build_string", "channel", "dist_name", "name", "platform", "version"}
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.fixture(scope="session")
+def miniconda(tmp_path_factory):
+    return lab.install(tmp_path_factory.mktemp("standin-mc"), "miniconda")
+
+
+@pytest.fixture(scope="session")
+def miniforge(tmp_path_factory):
+    return lab.install(tmp_path_factory.mktemp("standin-mf"), "miniforge")
+
+
+def conda(inst, *args, home=None, env=None):
+    environ = lab.clean_env(home or inst["home"], **(env or {}))
+    proc = subprocess.run([str(inst["conda"]), *args], env=environ, capture_output=True, text=True, check=False)
+    doc = None
+    if "--json" in args and proc.stdout.strip():
+        doc = json.loads(proc.stdout)
+    return proc.returncode, doc, proc
+
+
+def accept_tos(inst, home=None):
+    for url in DEFAULTS:
+        rc, _doc, proc = conda(inst, "tos", "accept", "--override-channels", "--channel", url, home=home)
+        assert rc == 0, proc.stderr
+
+
+def make_wheel(directory: Path) -> Path:
+    dist = "demo_pkg-1.2.3.dist-info"
+    files = {
+        "demo_pkg/__init__.py": "VALUE = 1\n",
+        dist + "/METADATA": "Metadata-Version: 2.1\nName: Demo_Pkg\nVersion: 1.2.3\n",
+        dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    path = directory / "demo_pkg-1.2.3-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr(dist + "/RECORD", "".join(n + ",,\n" for n in files) + dist + "/RECORD,,\n")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ installer
+def test_installer_name_and_checksum(tmp_path):
+    for flavor, expected in (("miniconda", "Miniconda3-py311_25.11.1-1-Linux-x86_64.sh"),
+                             ("miniforge", "Miniforge3-25.11.0-1-Linux-x86_64.sh")):  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, str(HARNESS / "build_installer.py"), "--flavor", flavor, "--version",
+             lab.VERSIONS[flavor], "--os", "Linux", "--arch", "x86_64", "--out", str(tmp_path)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        path = tmp_path / expected
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert proc.stdout.strip() == digest
+        assert (tmp_path / (expected + ".sha256")).read_text() == f"{digest}  {expected}\n"
+        assert "TEST DOUBLE" in path.read_text()[:400]
+
+
+def test_installer_build_is_reproducible(tmp_path):
+    a = lab.build(tmp_path / "a").read_bytes()
+    b = lab.build(tmp_path / "b").read_bytes()
+    assert a == b
+
+
+def test_installer_refuses_name_without_sh(tmp_path):
+    installer = lab.build(tmp_path)
+    renamed = tmp_path / "installer.run"
+    renamed.write_bytes(installer.read_bytes())
+    proc = subprocess.run(["bash", str(renamed), "-b", "-p", str(tmp_path / "p")], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == 'Please run using "bash"/"dash"/"sh"/"zsh", but not "." or "source".'
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("make", [lambda p: p.mkdir(), lambda p: (p.mkdir(), (p / "f").write_text("x"))])
+def test_installer_refuses_existing_prefix(tmp_path, make):
+    installer = lab.build(tmp_path)
+    prefix = tmp_path / "existing"
+    make(prefix)
+    proc = subprocess.run(["bash", str(installer), "-b", "-p", str(prefix)], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"ERROR: File or directory already exists: '{prefix}'",
+        "If you want to update an existing installation, use the -u option.",
+    ]
+
+
+def test_installer_rejects_spaces_and_help(tmp_path):
+    installer = lab.build(tmp_path)
+    proc = subprocess.run(["bash", str(installer), "-b", "-p", str(tmp_path / "a b")], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert "spaces" in proc.stderr
+    proc = subprocess.run(["bash", str(installer), "-h"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "-u" in proc.stdout
+
+
+def test_installer_batch_output_and_layout(miniconda):
+    prefix = miniconda["prefix"]
+    assert miniconda["stdout"].splitlines() == [
+        f"PREFIX={prefix}",
+        "Unpacking payload...",
+        "Installing base environment...",
+        "installation finished.",
+    ]
+    for item in ("bin/conda", "condabin/conda", "bin/python", "etc/profile.d/conda.sh", "envs"):
+        assert (prefix / item).exists(), item
+    history = (prefix / "conda-meta" / "history").read_text()
+    assert history.startswith("==> ") and "# cmd: constructor" in history and "+pkgs/main/" in history
+    info = json.loads((prefix / ".installer.info").read_text())
+    assert info["name"] == "Miniconda3" and info["version"] == "py311_25.11.1-1" and info["type"] == "sh"
+    assert not (prefix / "install_tmp").exists()
+    assert (prefix / ".nonadmin").exists() == (os.getuid() != 0)
+    assert not (prefix / ".condarc").exists()
+
+
+def test_miniforge_writes_condarc(miniforge):
+    assert "conda-forge" in (miniforge["prefix"] / ".condarc").read_text()
+    rc, doc, _ = conda(miniforge, "config", "--show-sources", "--json")
+    assert rc == 0
+    assert doc[str(miniforge["prefix"] / ".condarc")] == {"channels": ["conda-forge"]}
+
+
+def test_installer_update_existing(miniforge):
+    cmd = ["bash", str(miniforge["installer"]), "-b", "-u", "-p", str(miniforge["prefix"])]
+    proc = subprocess.run(cmd, env=lab.clean_env(miniforge["home"]), capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "installation finished."
+    assert conda(miniforge, "--version")[2].stdout.strip() == "conda 25.11.0"
+
+
+def test_interrupted_install_leaves_half_made_prefix(tmp_path):
+    installer = lab.build(tmp_path)
+    prefix = tmp_path / "half"
+    proc = subprocess.run(
+        ["bash", str(installer), "-b", "-p", str(prefix)],
+        env=lab.clean_env(tmp_path, TORCHFLEET_STANDIN_FAIL_AFTER_UNPACK="1"), capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert (prefix / "install_tmp").is_dir()
+    assert (prefix / "conda-meta" / "history").read_text() == ""
+    assert not (prefix / "bin" / "conda").exists()
+
+
+# ------------------------------------------------------------------------------------------------ info / envs
+def test_version_and_info(miniconda):
+    assert conda(miniconda, "--version")[2].stdout.strip() == "conda 25.11.1"
+    rc, info, _ = conda(miniconda, "info", "--json")
+    assert rc == 0
+    assert info["root_prefix"] == str(miniconda["prefix"])
+    assert info["conda_version"] == "25.11.1"
+    assert info["platform"] == "linux-64"
+    assert str(miniconda["prefix"]) in info["envs"]
+    assert info["envs_dirs"][0] == str(miniconda["prefix"] / "envs")
+    assert info["channels"] == [
+        "https://repo.anaconda.com/pkgs/main/linux-64", "https://repo.anaconda.com/pkgs/main/noarch",
+        "https://repo.anaconda.com/pkgs/r/linux-64", "https://repo.anaconda.com/pkgs/r/noarch",
+    ]  # fmt: skip
+    assert conda(miniconda, "info", "--base", "--json")[1] == {"root_prefix": str(miniconda["prefix"])}
+
+
+def test_env_list_shape(miniconda):
+    rc, doc, _ = conda(miniconda, "env", "list", "--json")
+    assert rc == 0
+    assert set(doc) == {"envs", "envs_details"}  # conda >= 25.11
+    assert doc["envs_details"][str(miniconda["prefix"])]["base"] is True
+    assert conda(miniconda, "info", "--envs", "--json")[1]["envs"] == doc["envs"]
+
+
+# ------------------------------------------------------------------------------------------------ ToS
+def test_tos_error_then_accept(miniconda, tmp_path):
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    rc, doc, _proc = conda(miniconda, "create", "--json", "-y", "-n", "tos", "python=" + PY, home=home)
+    assert rc == 1
+    assert set(doc) >= ERROR_KEYS
+    assert doc["exception_name"] == "CondaToSNonInteractiveError"
+    assert doc["message"].startswith("Terms of Service have not been accepted for the following channels.")
+    assert "    conda tos accept --override-channels --channel https://repo.anaconda.com/pkgs/r\n" in doc["message"]
+    assert not (miniconda["prefix"] / "envs" / "tos").exists()
+
+    rc, view, _ = conda(miniconda, "tos", "view", "--json", home=home)
+    assert rc == 0 and set(view) == set(DEFAULTS)
+    assert "tos_accepted" not in view[DEFAULTS[0]]
+
+    accept_tos(miniconda, home)
+    records = sorted((home / ".conda" / "tos").glob("*/*.json"))
+    assert len(records) == 2
+    record = json.loads(records[0].read_text())
+    assert set(record) == {"version", "text", "support", "base_url", "tos_accepted", "acceptance_timestamp"}
+    rc, view, _ = conda(miniconda, "tos", "view", "--json", home=home)
+    assert all(view[url]["tos_accepted"] is True for url in DEFAULTS)
+    # Accepted: the same command now passes the terms check (and fails later only on the unknown package).
+    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-n", "tos", "nonexistent-pkg", home=home)
+    assert doc["exception_name"] == "PackagesNotFoundError"
+
+
+def test_tos_auto_accept_and_other_channels(miniconda, tmp_path):
+    home = tmp_path / "h2"
+    home.mkdir()
+    args = ("install", "--json", "-y", "-n", "base", "nonexistent-pkg")
+    assert conda(miniconda, *args, home=home)[1]["exception_name"] == "CondaToSNonInteractiveError"
+    env = {"CONDA_PLUGINS_AUTO_ACCEPT_TOS": "yes"}
+    assert conda(miniconda, *args, home=home, env=env)[1]["exception_name"] == "PackagesNotFoundError"
+    home3 = tmp_path / "h3"
+    home3.mkdir()
+    (home3 / ".condarc").write_text("channels:\n  - conda-forge\n")
+    assert conda(miniconda, *args, home=home3)[1]["exception_name"] == "PackagesNotFoundError"
+    forge_only = ("-c", "conda-forge", "--override-channels")
+    assert conda(miniconda, *args, *forge_only, home=tmp_path)[1]["exception_name"] == "PackagesNotFoundError"
+
+
+def test_miniforge_has_no_terms(miniforge):
+    _rc, doc, _ = conda(miniforge, "install", "--json", "-y", "-n", "base", "-c", "defaults", "nonexistent")
+    assert doc["exception_name"] == "PackagesNotFoundError"
+    assert doc["channel_urls"][0] == "https://repo.anaconda.com/pkgs/main/linux-64"
+
+
+# ------------------------------------------------------------------------------------------------ envs
+@pytest.fixture(scope="session")
+def app_env(miniconda, tmp_path_factory):
+    accept_tos(miniconda)
+    rc, doc, proc = conda(miniconda, "create", "--json", "-y", "-n", "app", "python=" + PY, "pip")
+    assert rc == 0, proc.stdout + proc.stderr
+    wheel = make_wheel(tmp_path_factory.mktemp("wheel"))
+    prefix = Path(doc["prefix"])
+    subprocess.run([str(prefix / "bin" / "python"), "-m", "pip", "install", "--no-index", "--no-input",
+                    "--disable-pip-version-check", str(wheel)], check=True, capture_output=True)  # fmt: skip
+    return {"prefix": prefix, "create": doc}
+
+
+def test_create_json_shape(miniconda, app_env):
+    doc = app_env["create"]
+    assert doc["success"] is True
+    assert doc["prefix"] == str(miniconda["prefix"] / "envs" / "app")
+    assert doc["actions"]["PREFIX"] == doc["prefix"]
+    assert doc["actions"]["FETCH"] == []
+    names = [r["name"] for r in doc["actions"]["LINK"]]
+    assert names[:2] == ["python", "pip"]
+    assert all(set(r) == LIST_KEYS for r in doc["actions"]["LINK"])
+    assert (app_env["prefix"] / "conda-meta" / "history").read_text().strip()
+
+
+def test_list_shows_pip_packages_as_pypi(miniconda, app_env):
+    rc, records, _ = conda(miniconda, "list", "--json", "-n", "app")
+    assert rc == 0
+    assert [r["name"] for r in records] == sorted(r["name"] for r in records)
+    by_name = {r["name"]: r for r in records}
+    assert by_name["demo-pkg"] == {
+        "base_url": "https://conda.anaconda.org/pypi", "build_number": 0, "build_string": "pypi_0",
+        "channel": "pypi", "dist_name": "demo-pkg-1.2.3-pypi_0", "name": "demo-pkg", "platform": "pypi",
+        "version": "1.2.3",
+    }  # fmt: skip
+    assert by_name["python"]["channel"] == "pkgs/main"
+    assert by_name["python"]["version"].startswith(PY + ".")
+    assert [r["channel"] for r in records if r["name"] == "pip"] == ["pkgs/main"]
+    assert conda(miniconda, "list", "--json", "-p", str(app_env["prefix"]))[1] == records
+    assert "demo-pkg" not in {r["name"] for r in conda(miniconda, "list", "--json", "--no-pip", "-n", "app")[1]}
+
+
+def test_install_already_satisfied_and_unavailable(miniconda, app_env):
+    rc, doc, _ = conda(miniconda, "install", "--json", "-y", "-n", "app", "pip", "python=" + PY)
+    assert (rc, doc) == (0, {"success": True, "message": "All requested packages already installed."})
+    rc, doc, _ = conda(miniconda, "install", "--json", "-y", "-n", "app", "numpy>=2")
+    assert rc == 1
+    assert doc["exception_name"] == "PackagesNotFoundError"
+    assert doc["packages"] == ["numpy>=2"]
+    assert "https://repo.anaconda.com/pkgs/main/noarch" in doc["channel_urls"]
+
+
+def test_run_returns_child_rc(miniconda, app_env):
+    proc = conda(miniconda, "run", "-n", "app", "python", "-c", "import sys, demo_pkg; sys.exit(7)")[2]
+    assert proc.returncode == 7
+    proc = conda(miniconda, "run", "-p", str(app_env["prefix"]), "python", "-c", "import sys; print(sys.prefix)")[2]
+    assert proc.stdout.strip() == str(app_env["prefix"])
+
+
+def test_errors(miniconda, tmp_path):
+    rc, doc, proc = conda(miniconda, "list", "--json", "-p", str(tmp_path / "nope"))
+    assert rc == 1 and proc.stdout.strip().startswith("{")
+    assert set(doc) >= ERROR_KEYS
+    assert doc["exception_name"] == "EnvironmentLocationNotFound"
+    assert doc["error"] == "EnvironmentLocationNotFound: Not a conda environment: %s" % (tmp_path / "nope")
+    assert doc["exception_type"] == "<class 'conda.exceptions.EnvironmentLocationNotFound'>"
+    assert doc["caused_by"] == "None"
+    rc, doc, _ = conda(miniconda, "remove", "--all", "--json", "-y", "-p", str(tmp_path))
+    assert doc["exception_name"] == "DirectoryNotACondaEnvironmentError"
+    rc, doc, _ = conda(miniconda, "remove", "--all", "--json", "-y", "-n", "base")
+    assert doc["exception_name"] == "CondaEnvironmentError"
+    rc, _doc, proc = conda(miniconda, "create", "--json", "--bogus-flag")
+    assert rc == 2 and proc.stdout == ""  # argparse usage error: no JSON, as in conda
+
+
+def test_create_over_existing_recreates_and_remove(miniconda, tmp_path):
+    prefix = tmp_path / "scratch"
+    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-p", str(prefix), "python=" + PY)
+    assert rc == 0 and [r["name"] for r in doc["actions"]["LINK"]] == ["python"]
+    marker = prefix / "marker"
+    marker.write_text("x")
+    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-p", str(prefix), "python=" + PY)
+    assert rc == 0 and not marker.exists()
+    assert str(prefix) in conda(miniconda, "env", "list", "--json")[1]["envs"]  # registered in environments.txt
+    rc, doc, _ = conda(miniconda, "remove", "--all", "--json", "-y", "-p", str(prefix))
+    assert rc == 0
+    assert doc["success"] is True and doc["prefix"] == str(prefix)
+    assert [r["name"] for r in doc["actions"]["UNLINK"]] == ["python"]
+    assert not prefix.exists()
+    assert str(prefix) not in conda(miniconda, "env", "list", "--json")[1]["envs"]
+
+
+def test_create_unknown_python_fails(miniconda):
+    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-n", "old", "python=2.1")
+    assert rc == 1 and doc["exception_name"] == "PackagesNotFoundError"
+    assert not (miniconda["prefix"] / "envs" / "old").exists()
+
+
+def test_condarc_precedence(miniconda, tmp_path):
+    home = tmp_path / "rc-home"
+    home.mkdir()
+    (home / ".condarc").write_text("channels: [conda-forge]\nplugins:\n  auto_accept_tos: false\n")
+    extra = tmp_path / "extra.condarc"
+    extra.write_text("channels:\n  - pytorch\n")
+    _rc, doc, _ = conda(miniconda, "config", "--show-sources", "--json", home=home, env={"CONDARC": str(extra)})
+    assert list(doc) == [str(home / ".condarc"), str(extra)]
+    assert doc[str(home / ".condarc")] == {"channels": ["conda-forge"], "plugins": {"auto_accept_tos": False}}
+    _rc, info, _ = conda(miniconda, "info", "--json", home=home, env={"CONDARC": str(extra)})
+    assert info["channels"][::2] == ["https://conda.anaconda.org/pytorch/linux-64",
+                                     "https://conda.anaconda.org/conda-forge/linux-64"]  # fmt: skip
+
+
+def test_yaml_subset_parser():
+    import conda_standin_payload  # noqa: PLC0415
+
+    doc = conda_standin_payload.parse_yaml_subset(
+        "# comment\nchannels:\n  - conda-forge\n  - 'pytorch'\nssl_verify: false\nchannel_alias: https://m/x\n"
+        "plugins:\n  auto_accept_tos: yes\ndefault_channels: [a, b]\n"
+    )
+    assert doc == {"channels": ["conda-forge", "pytorch"], "ssl_verify": False, "channel_alias": "https://m/x",
+                   "plugins": {"auto_accept_tos": True}, "default_channels": ["a", "b"]}  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _payload_importable():
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location("conda_standin_payload", HARNESS / "payload" / "conda_standin.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["conda_standin_payload"] = module
+    yield
+    sys.modules.pop("conda_standin_payload", None)
