@@ -1,0 +1,239 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where a Miniconda or Miniforge installer lives, what it is called and how it is run.
+
+Private to torchfleet.lab. Plain standard library so both the controller (filter plugin)
+and managed hosts (modules) can import it; Python 3.8 syntax.
+
+Sources:
+- File names ``<name>-<version>-<OS>-<arch>.<ext>``: conda/constructor ``main.get_output_filename``.
+- Miniconda downloads: https://repo.anaconda.com/miniconda/ (conda docs, install/index.rst).
+- Miniforge downloads and ``.sha256`` sidecars: conda-forge/miniforge ``scripts/build.sh`` and the
+  release workflow; unversioned ``releases/latest/download/Miniforge3-<OS>-<arch>.<ext>`` copies carry
+  no sidecar.
+- ``.sh`` options ``-b -p -u``: constructor ``header.sh``; ``.exe`` options ``/S /InstallationType
+  /AddToPath /RegisterPython /D=`` (last, unquoted): constructor ``nsis/main.nsi.tmpl`` and the conda
+  docs' Windows silent-install page.
+"""
+
+import re
+
+DISTRIBUTIONS = ("miniconda", "miniforge")
+
+UPSTREAM = {
+    "miniconda": "https://repo.anaconda.com/miniconda",
+    "miniforge": "https://github.com/conda-forge/miniforge/releases",
+}
+
+# SHA-256 of pinned installers, each from the source named beside it (see shared reference conda.md §2).
+KNOWN_SHA256 = {
+    # repo.anaconda.com index page, as quoted by several independent install scripts
+    "Miniconda3-py313_25.11.1-1-Linux-x86_64.sh": "e0b10e050e8928e2eb9aad2c522ee3b5d31d30048b8a9997663a8a460d538cef",
+    "Miniconda3-py312_24.3.0-0-Linux-x86_64.sh": "96a44849ff17e960eeb8877ecd9055246381c4d4f2d031263b63fa7e2e930af1",
+}
+
+DEFAULT_VERSIONS = {"miniconda": "py313_25.11.1-1", "miniforge": "26.3.2-3"}
+
+_VERSION_PATTERNS = {
+    "miniconda": re.compile(r"^py3\d{1,2}_\d+\.\d+\.\d+-\d+$"),
+    "miniforge": re.compile(r"^\d+\.\d+\.\d+-\d+$"),
+}
+_VERSION_EXAMPLES = {"miniconda": "py313_25.11.1-1", "miniforge": "26.3.2-3"}
+
+_OS_NAMES = {"linux": "Linux", "darwin": "MacOSX", "windows": "Windows", "win32nt": "Windows"}
+
+# (OS, normalised machine) -> installer arch; anything else has no installer.
+_ARCHES = {
+    ("Linux", "x86_64"): "x86_64",
+    ("Linux", "aarch64"): "aarch64",
+    ("Linux", "ppc64le"): "ppc64le",
+    ("MacOSX", "x86_64"): "x86_64",
+    ("MacOSX", "arm64"): "arm64",
+    ("Windows", "x86_64"): "x86_64",
+}
+
+_MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+
+
+class InstallerError(ValueError):
+    """A request for an installer that does not exist; the message says what to change."""
+
+
+def normalise_os(system):
+    name = _OS_NAMES.get(str(system or "").strip().lower())
+    if not name:
+        raise InstallerError(
+            f"Unknown operating system {system!r}: expected Linux, Darwin or Windows (ansible_facts['system'])."
+        )
+    return name
+
+
+def normalise_arch(os_name, machine):
+    key = str(machine or "").strip().lower()
+    arch = _MACHINE_ALIASES.get(key, key)
+    if os_name == "MacOSX" and arch == "aarch64":
+        arch = "arm64"
+    if (os_name, arch) not in _ARCHES:
+        supported = ", ".join(sorted("{}/{}".format(*pair) for pair in _ARCHES))
+        raise InstallerError(
+            f"No conda installer is published for {os_name} on {machine!r}; supported platforms: {supported}."
+        )
+    return _ARCHES[(os_name, arch)]
+
+
+def check_version(distribution, version):
+    if distribution not in DISTRIBUTIONS:
+        raise InstallerError(
+            "Unknown distribution {!r}: set miniconda_distribution to one of {}.".format(
+                distribution, ", ".join(DISTRIBUTIONS)
+            )
+        )
+    if version == "latest" or _VERSION_PATTERNS[distribution].match(version or ""):
+        return version
+    raise InstallerError(
+        f"Malformed {distribution} version {version!r}: use 'latest' or a release name such as "
+        f"{_VERSION_EXAMPLES[distribution]} (as in the installer's file name)."
+    )
+
+
+def installer(distribution, version, system, machine, base_url=None, sha256=None):
+    """Describe the installer for one host.
+
+    ``base_url`` is ``torchfleet_mirror_url`` when set: the mirror holds ``miniconda/<file>`` and
+    ``miniforge/<tag>/<file>`` like the upstream trees. Returns a dict with ``filename``, ``url``,
+    ``sha256`` (explicit, else known, else None), ``checksum_url`` (a sidecar in ``sha256sum`` format
+    where one is published, else None), ``kind`` (``sh`` or ``exe``), ``os`` and ``arch``.
+    """
+    version = check_version(distribution, version)
+    os_name = normalise_os(system)
+    arch = normalise_arch(os_name, machine)
+    kind = "exe" if os_name == "Windows" else "sh"
+    if distribution == "miniconda":
+        filename = f"Miniconda3-{version}-{os_name}-{arch}.{kind}"
+        root = base_url.rstrip("/") + "/miniconda" if base_url else UPSTREAM["miniconda"]
+        url = f"{root}/{filename}"
+        # Anaconda publishes sums on its index page only; a mirror publishes sidecars.
+        checksum_url = url + ".sha256" if base_url else None
+    elif version == "latest":
+        filename = f"Miniforge3-{os_name}-{arch}.{kind}"
+        if base_url:
+            url = "{}/miniforge/latest/{}".format(base_url.rstrip("/"), filename)
+            checksum_url = url + ".sha256"
+        else:
+            url = "{}/latest/download/{}".format(UPSTREAM["miniforge"], filename)
+            checksum_url = None
+    else:
+        filename = f"Miniforge3-{version}-{os_name}-{arch}.{kind}"
+        if base_url:
+            url = "{}/miniforge/{}/{}".format(base_url.rstrip("/"), version, filename)
+        else:
+            url = "{}/download/{}/{}".format(UPSTREAM["miniforge"], version, filename)
+        checksum_url = url + ".sha256"
+    explicit = (sha256 or "").strip().lower()
+    if explicit and not re.match(r"^[0-9a-f]{64}$", explicit):
+        raise InstallerError(
+            f"miniconda_installer_sha256 {sha256!r} is not a SHA-256: give the 64 hexadecimal digits that "
+            f"sha256sum prints for {filename}."
+        )
+    known = None if base_url else KNOWN_SHA256.get(filename)
+    return {
+        "distribution": distribution,
+        "version": version,
+        "filename": filename,
+        "url": url,
+        "sha256": explicit or known,
+        "checksum_url": checksum_url,
+        "kind": kind,
+        "os": os_name,
+        "arch": arch,
+    }
+
+
+def checksum(info):
+    """The value for get_url's ``checksum``, or raise when nothing can verify the download."""
+    if info["sha256"]:
+        return "sha256:" + info["sha256"]
+    if info["checksum_url"]:
+        return "sha256:" + info["checksum_url"]
+    raise InstallerError(
+        "No SHA-256 is known for {} and none is published beside it: set miniconda_installer_sha256 "
+        "(the sum on https://repo.anaconda.com/miniconda/ for that file), pin a version this collection "
+        "knows ({}), or use miniconda_distribution=miniforge, whose releases publish .sha256 files.".format(
+            info["filename"], ", ".join(sorted(KNOWN_SHA256))
+        )
+    )
+
+
+def default_prefix(distribution, system, scope, home):
+    """Where a scope's installation goes when miniconda_prefix is empty."""
+    os_name = normalise_os(system)
+    dirname = {"miniconda": "miniconda3", "miniforge": "miniforge3"}[distribution]
+    if scope not in ("system", "user"):
+        raise InstallerError(f"Unknown scope {scope!r}: set miniconda_scope to system or user.")
+    if os_name == "Windows":
+        if scope == "system":
+            return "C:\\ProgramData\\" + dirname
+        return home.rstrip("\\/") + "\\" + dirname
+    if scope == "system":
+        return "/opt/" + dirname
+    return home.rstrip("/") + "/" + dirname
+
+
+def check_prefix(prefix, system):
+    """Reject prefixes the installers refuse, before anything is downloaded."""
+    os_name = normalise_os(system)
+    if os_name == "Windows":
+        if not re.match(r"^[A-Za-z]:\\", prefix or ""):
+            raise InstallerError(
+                f"miniconda_prefix {prefix!r} must be an absolute path such as C:\\ProgramData\\miniconda3."
+            )
+        bad = sorted({ch for ch in prefix if ch in "^%!=,()" or ord(ch) > 127})
+        if bad or " " in prefix:
+            raise InstallerError(
+                "miniconda_prefix {!r} contains characters the Windows installer refuses ({}); choose a path "
+                "of plain ASCII letters, digits, '_', '-', '.' and backslashes.".format(prefix, "".join(bad) or "space")
+            )
+        return prefix
+    if not (prefix or "").startswith("/"):
+        raise InstallerError(f"miniconda_prefix {prefix!r} must be an absolute path such as /opt/miniconda3.")
+    if " " in prefix:
+        raise InstallerError(f"miniconda_prefix {prefix!r} contains a space, which the installer refuses.")
+    if prefix.rstrip("/") in ("", "/usr", "/opt", "/home", "/root", "/etc", "/var", "/tmp"):
+        raise InstallerError(
+            f"miniconda_prefix {prefix!r} is a system directory; choose a dedicated one such as /opt/miniconda3."
+        )
+    return prefix
+
+
+def install_command(
+    info, installer_path, prefix, upgrade=False, install_type="JustMe", add_to_path=False, register_python=False
+):
+    """The argument vector that runs the installer silently."""
+    if info["kind"] == "sh":
+        # The installer refuses to run unless invoked by a shell with its own .sh name.
+        argv = ["bash", installer_path, "-b", "-p", prefix]
+        if upgrade:
+            argv.append("-u")
+        return argv
+    if install_type not in ("JustMe", "AllUsers"):
+        raise InstallerError(f"Unknown install type {install_type!r}: use JustMe or AllUsers.")
+    argv = [
+        installer_path,
+        "/S",
+        f"/InstallationType={install_type}",
+        "/AddToPath={}".format(1 if add_to_path and install_type == "JustMe" else 0),
+        f"/RegisterPython={1 if register_python else 0}",
+        f"/NoRegistry={0 if register_python else 1}",
+    ]
+    # /D= must come last and unquoted, even with spaces (NSIS rule).
+    argv.append(f"/D={prefix}")
+    return argv
+
+
+def executables(prefix, system):
+    """Paths of conda and python inside an installation or environment prefix."""
+    if normalise_os(system) == "Windows":
+        root = prefix.rstrip("\\")
+        return {"conda": root + "\\Scripts\\conda.exe", "python": root + "\\python.exe"}
+    root = prefix.rstrip("/")
+    return {"conda": root + "/bin/conda", "python": root + "/bin/python"}
