@@ -1,5 +1,5 @@
 # Copyright: torchfleet.lab contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write docs/compatibility.md from plugins/module_utils/_torch_matrix.py.
 
 python tools/gen_compatibility_doc.py            # rewrite the doc

@@ -52,7 +52,7 @@ def main() -> int:
         print(f"README.md lacks the {BEGIN} / {END} markers", file=sys.stderr)
         return 1
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    _head, tail = rest.split(END, 1)
     new = head + render() + tail
     if args.check:
         if new != text:

@@ -1,5 +1,5 @@
 # Copyright: torchfleet.lab contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the right implementation of ``torchfleet.lab.gpu_facts`` for the target's shell.
 
 The module has a Python implementation (Linux, macOS) and a PowerShell one (Windows).

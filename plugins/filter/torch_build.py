@@ -1,5 +1,5 @@
 # Copyright: torchfleet.lab contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filter: choose the PyTorch build for a host (thin wrapper over module_utils/_torch_build)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from ansible_collections.torchfleet.lab.plugins.module_utils._torch_build import
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import DEFAULT_INDEX_BASE
 
 
-def torch_build(  # noqa: PLR0917 - filter arguments may be given positionally
+def torch_build(
     version,
     system=None,
     machine=None,

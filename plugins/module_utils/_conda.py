@@ -1,5 +1,5 @@
 # Copyright: torchfleet.lab contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private helpers shared by the conda modules: conda JSON parsing, error messages, requirement checks.
 
 Standard library only; runs on the managed host's Python (3.8+).  The JSON rules follow conda's behaviour as

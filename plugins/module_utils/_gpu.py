@@ -1,5 +1,5 @@
 # Copyright: torchfleet.lab contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parsing and decisions behind ``torchfleet.lab.gpu_facts`` and ``torchfleet.lab.win_gpu_facts``.
 
 Private to the collection.  Everything here works on text and plain values that the

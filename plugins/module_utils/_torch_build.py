@@ -1,5 +1,5 @@
 # Copyright: torchfleet.lab contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Choose the PyTorch build for a host: version, companions, compute build, index, Python, conda.
 
 Private to torchfleet.lab.  Standard library only and Python 3.8 syntax, because modules ship it to
@@ -402,7 +402,7 @@ def _conda(version, release, platform, python, build):
     return True, packages, channels
 
 
-def resolve(  # noqa: PLR0917 - the positional order is the filter's public contract
+def resolve(
     version,
     system,
     machine,

@@ -1,5 +1,5 @@
 # Copyright: torchfleet.lab contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PyTorch compatibility data: plain Python data, no logic, no imports.
 
 The decision logic lives in ``_torch_build.py``; ``tools/gen_compatibility_doc.py`` renders this data as

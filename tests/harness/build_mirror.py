@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Build the test lab's local mirror: one directory that stands in for every upstream download.
 
 Served over HTTP (see lab.sh), its root is the single ``torchfleet_mirror_url`` the roles take

@@ -7,6 +7,8 @@ directory does it without copying or installing anything.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import sys
 import tempfile
@@ -34,7 +36,5 @@ if _root not in sys.path:
 # torch._dynamo, imported lazily by torch.optim, registers a substitute for sys.intern and refuses
 # anything that is not a function. The trainer tests run the scripts in-process after the module
 # tests, so torch._dynamo must be imported while sys.intern is still the builtin.
-try:
-    import torch._dynamo  # noqa: F401
-except ImportError:  # torch is optional outside the trainer tests
-    pass
+with contextlib.suppress(ImportError):  # torch is optional outside the trainer tests
+    importlib.import_module("torch._dynamo")

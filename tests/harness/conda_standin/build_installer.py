@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Build the torchfleet.lab conda stand-in installer -- a TEST DOUBLE, not Miniconda or Miniforge.
 
 Writes ``<DIR>/Miniconda3-<version>-<OS>-<arch>.sh`` (or ``Miniforge3-...``), named as upstream names its

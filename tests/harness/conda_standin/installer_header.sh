@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # TEST DOUBLE -- NOT A REAL @NAME@ INSTALLER.
 # torchfleet.lab conda stand-in installer (@NAME@ @VERSION@, @OS@-@ARCH@), built by
 # tests/harness/conda_standin/build_installer.py.  It has the interface of a constructor-built .sh installer
@@ -11,6 +11,8 @@
 
 if ! echo "$0" | grep '\.sh$' > /dev/null; then
     printf 'Please run using "bash"/"dash"/"sh"/"zsh", but not "." or "source".\n' >&2
+    # Sourced: `return` ends it. Executed: `return` fails and `exit` ends it.
+    # shellcheck disable=SC2317
     return 1 2>/dev/null || exit 1
 fi
 

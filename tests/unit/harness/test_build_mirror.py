@@ -110,8 +110,8 @@ def test_index_beside_files_links_every_wheel_with_its_sha256(tmp_path):
     assert index / "index.html" in changed
 
     root = anchors(index / "index.html")
-    assert [text for _, text in root] == ["markupsafe", "torch", "typing-extensions"]
-    assert [attrs["href"] for attrs, _ in root] == ["markupsafe/", "torch/", "typing-extensions/"]
+    assert [text for _other, text in root] == ["markupsafe", "torch", "typing-extensions"]
+    assert [attrs["href"] for attrs, _other in root] == ["markupsafe/", "torch/", "typing-extensions/"]
 
     for wheel, project in ((torch, "torch"), (typing, "typing-extensions"), (markup, "markupsafe")):
         page = index / project / "index.html"
@@ -125,7 +125,7 @@ def test_index_beside_files_links_every_wheel_with_its_sha256(tmp_path):
 def test_local_version_plus_sign_is_percent_encoded(tmp_path):
     wheel = fake_wheel(tmp_path, "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
     bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
-    [(attrs, _)] = anchors(tmp_path / "torch" / "index.html")
+    [(attrs, _other)] = anchors(tmp_path / "torch" / "index.html")
     assert attrs["href"].startswith("../torch-2.13.0%2Bcpu-")
     assert resolve(tmp_path / "torch" / "index.html", attrs["href"].split("#")[0]) == wheel
 
@@ -136,9 +136,9 @@ def test_requires_python_is_published_and_html_escaped(tmp_path):
     bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
     page = (tmp_path / "numpy" / "index.html").read_text()
     assert 'data-requires-python="&gt;=3.11,&lt;4"' in page
-    [(attrs, _)] = anchors(tmp_path / "numpy" / "index.html")
+    [(attrs, _other)] = anchors(tmp_path / "numpy" / "index.html")
     assert attrs["data-requires-python"] == ">=3.11,<4"
-    [(attrs, _)] = anchors(tmp_path / "filelock" / "index.html")
+    [(attrs, _other)] = anchors(tmp_path / "filelock" / "index.html")
     assert "data-requires-python" not in attrs
 
 
@@ -148,7 +148,7 @@ def test_index_in_separate_tree_links_up_to_the_files(tmp_path):
     uv = fake_wheel(files, "uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
     simple = tmp_path / "pypi" / "simple"
     bm.write_simple_index(simple, files, bm.HashCache(None))
-    [(attrs, _)] = anchors(simple / "uv" / "index.html")
+    [(attrs, _other)] = anchors(simple / "uv" / "index.html")
     assert attrs["href"].startswith("../../packages/uv-0.13.9-")
     assert resolve(simple / "uv" / "index.html", attrs["href"].split("#")[0]) == uv
 
@@ -172,7 +172,7 @@ def test_rewriting_an_unchanged_index_changes_nothing_and_drops_gone_projects(tm
     changed = bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
     assert not (tmp_path / "wheel").exists()
     assert tmp_path / "wheel" in changed
-    assert [text for _, text in anchors(tmp_path / "index.html")] == ["pip"]
+    assert [text for _other, text in anchors(tmp_path / "index.html")] == ["pip"]
 
 
 def test_runtime_requirements_leave_out_extras(tmp_path):

@@ -145,7 +145,7 @@ def test_installer_batch_output_and_layout(miniconda):
 
 def test_miniforge_writes_condarc(miniforge):
     assert "conda-forge" in (miniforge["prefix"] / ".condarc").read_text()
-    rc, doc, _ = conda(miniforge, "config", "--show-sources", "--json")
+    rc, doc, _err = conda(miniforge, "config", "--show-sources", "--json")
     assert rc == 0
     assert doc[str(miniforge["prefix"] / ".condarc")] == {"channels": ["conda-forge"]}
 
@@ -175,7 +175,7 @@ def test_interrupted_install_leaves_half_made_prefix(tmp_path):
 # ------------------------------------------------------------------------------------------------ info / envs
 def test_version_and_info(miniconda):
     assert conda(miniconda, "--version")[2].stdout.strip() == "conda 25.11.1"
-    rc, info, _ = conda(miniconda, "info", "--json")
+    rc, info, _err = conda(miniconda, "info", "--json")
     assert rc == 0
     assert info["root_prefix"] == str(miniconda["prefix"])
     assert info["conda_version"] == "25.11.1"
@@ -190,7 +190,7 @@ def test_version_and_info(miniconda):
 
 
 def test_env_list_shape(miniconda):
-    rc, doc, _ = conda(miniconda, "env", "list", "--json")
+    rc, doc, _err = conda(miniconda, "env", "list", "--json")
     assert rc == 0
     assert set(doc) == {"envs", "envs_details"}  # conda >= 25.11
     assert doc["envs_details"][str(miniconda["prefix"])]["base"] is True
@@ -209,7 +209,7 @@ def test_tos_error_then_accept(miniconda, tmp_path):
     assert "    conda tos accept --override-channels --channel https://repo.anaconda.com/pkgs/r\n" in doc["message"]
     assert not (miniconda["prefix"] / "envs" / "tos").exists()
 
-    rc, view, _ = conda(miniconda, "tos", "view", "--json", home=home)
+    rc, view, _err = conda(miniconda, "tos", "view", "--json", home=home)
     assert rc == 0 and set(view) == set(DEFAULTS)
     assert "tos_accepted" not in view[DEFAULTS[0]]
 
@@ -218,10 +218,10 @@ def test_tos_error_then_accept(miniconda, tmp_path):
     assert len(records) == 2
     record = json.loads(records[0].read_text())
     assert set(record) == {"version", "text", "support", "base_url", "tos_accepted", "acceptance_timestamp"}
-    rc, view, _ = conda(miniconda, "tos", "view", "--json", home=home)
+    rc, view, _err = conda(miniconda, "tos", "view", "--json", home=home)
     assert all(view[url]["tos_accepted"] is True for url in DEFAULTS)
     # Accepted: the same command now passes the terms check (and fails later only on the unknown package).
-    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-n", "tos", "nonexistent-pkg", home=home)
+    rc, doc, _err = conda(miniconda, "create", "--json", "-y", "-n", "tos", "nonexistent-pkg", home=home)
     assert doc["exception_name"] == "PackagesNotFoundError"
 
 
@@ -241,7 +241,7 @@ def test_tos_auto_accept_and_other_channels(miniconda, tmp_path):
 
 
 def test_miniforge_has_no_terms(miniforge):
-    _rc, doc, _ = conda(miniforge, "install", "--json", "-y", "-n", "base", "-c", "defaults", "nonexistent")
+    _rc, doc, _err = conda(miniforge, "install", "--json", "-y", "-n", "base", "-c", "defaults", "nonexistent")
     assert doc["exception_name"] == "PackagesNotFoundError"
     assert doc["channel_urls"][0] == "https://repo.anaconda.com/pkgs/main/linux-64"
 
@@ -272,7 +272,7 @@ def test_create_json_shape(miniconda, app_env):
 
 
 def test_list_shows_pip_packages_as_pypi(miniconda, app_env):
-    rc, records, _ = conda(miniconda, "list", "--json", "-n", "app")
+    rc, records, _err = conda(miniconda, "list", "--json", "-n", "app")
     assert rc == 0
     assert [r["name"] for r in records] == sorted(r["name"] for r in records)
     by_name = {r["name"]: r for r in records}
@@ -289,9 +289,9 @@ def test_list_shows_pip_packages_as_pypi(miniconda, app_env):
 
 
 def test_install_already_satisfied_and_unavailable(miniconda, app_env):
-    rc, doc, _ = conda(miniconda, "install", "--json", "-y", "-n", "app", "pip", "python=" + PY)
+    rc, doc, _err = conda(miniconda, "install", "--json", "-y", "-n", "app", "pip", "python=" + PY)
     assert (rc, doc) == (0, {"success": True, "message": "All requested packages already installed."})
-    rc, doc, _ = conda(miniconda, "install", "--json", "-y", "-n", "app", "numpy>=2")
+    rc, doc, _err = conda(miniconda, "install", "--json", "-y", "-n", "app", "numpy>=2")
     assert rc == 1
     assert doc["exception_name"] == "PackagesNotFoundError"
     assert doc["packages"] == ["numpy>=2"]
@@ -313,9 +313,9 @@ def test_errors(miniconda, tmp_path):
     assert doc["error"] == "EnvironmentLocationNotFound: Not a conda environment: %s" % (tmp_path / "nope")
     assert doc["exception_type"] == "<class 'conda.exceptions.EnvironmentLocationNotFound'>"
     assert doc["caused_by"] == "None"
-    rc, doc, _ = conda(miniconda, "remove", "--all", "--json", "-y", "-p", str(tmp_path))
+    rc, doc, _err = conda(miniconda, "remove", "--all", "--json", "-y", "-p", str(tmp_path))
     assert doc["exception_name"] == "DirectoryNotACondaEnvironmentError"
-    rc, doc, _ = conda(miniconda, "remove", "--all", "--json", "-y", "-n", "base")
+    rc, doc, _err = conda(miniconda, "remove", "--all", "--json", "-y", "-n", "base")
     assert doc["exception_name"] == "CondaEnvironmentError"
     rc, _doc, proc = conda(miniconda, "create", "--json", "--bogus-flag")
     assert rc == 2 and proc.stdout == ""  # argparse usage error: no JSON, as in conda
@@ -323,14 +323,14 @@ def test_errors(miniconda, tmp_path):
 
 def test_create_over_existing_recreates_and_remove(miniconda, tmp_path):
     prefix = tmp_path / "scratch"
-    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-p", str(prefix), "python=" + PY)
+    rc, doc, _err = conda(miniconda, "create", "--json", "-y", "-p", str(prefix), "python=" + PY)
     assert rc == 0 and [r["name"] for r in doc["actions"]["LINK"]] == ["python"]
     marker = prefix / "marker"
     marker.write_text("x")
-    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-p", str(prefix), "python=" + PY)
+    rc, doc, _err = conda(miniconda, "create", "--json", "-y", "-p", str(prefix), "python=" + PY)
     assert rc == 0 and not marker.exists()
     assert str(prefix) in conda(miniconda, "env", "list", "--json")[1]["envs"]  # registered in environments.txt
-    rc, doc, _ = conda(miniconda, "remove", "--all", "--json", "-y", "-p", str(prefix))
+    rc, doc, _err = conda(miniconda, "remove", "--all", "--json", "-y", "-p", str(prefix))
     assert rc == 0
     assert doc["success"] is True and doc["prefix"] == str(prefix)
     assert [r["name"] for r in doc["actions"]["UNLINK"]] == ["python"]
@@ -339,7 +339,7 @@ def test_create_over_existing_recreates_and_remove(miniconda, tmp_path):
 
 
 def test_create_unknown_python_fails(miniconda):
-    rc, doc, _ = conda(miniconda, "create", "--json", "-y", "-n", "old", "python=2.1")
+    rc, doc, _err = conda(miniconda, "create", "--json", "-y", "-n", "old", "python=2.1")
     assert rc == 1 and doc["exception_name"] == "PackagesNotFoundError"
     assert not (miniconda["prefix"] / "envs" / "old").exists()
 
@@ -350,10 +350,10 @@ def test_condarc_precedence(miniconda, tmp_path):
     (home / ".condarc").write_text("channels: [conda-forge]\nplugins:\n  auto_accept_tos: false\n")
     extra = tmp_path / "extra.condarc"
     extra.write_text("channels:\n  - pytorch\n")
-    _rc, doc, _ = conda(miniconda, "config", "--show-sources", "--json", home=home, env={"CONDARC": str(extra)})
+    _rc, doc, _err = conda(miniconda, "config", "--show-sources", "--json", home=home, env={"CONDARC": str(extra)})
     assert list(doc) == [str(home / ".condarc"), str(extra)]
     assert doc[str(home / ".condarc")] == {"channels": ["conda-forge"], "plugins": {"auto_accept_tos": False}}
-    _rc, info, _ = conda(miniconda, "info", "--json", home=home, env={"CONDARC": str(extra)})
+    _rc, info, _err = conda(miniconda, "info", "--json", home=home, env={"CONDARC": str(extra)})
     assert info["channels"][::2] == ["https://conda.anaconda.org/pytorch/linux-64",
                                      "https://conda.anaconda.org/conda-forge/linux-64"]  # fmt: skip
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # TEST DOUBLE -- NOT CONDA.  torchfleet.lab conda stand-in CLI.
 #
 # The test lab cannot download Miniconda, so the stand-in installer lays this file down as PREFIX/bin/conda and
@@ -222,7 +222,7 @@ def parse_yaml_subset(text):
         indent = len(line) - len(line.lstrip())
         body = line.strip()
         if indent == 0:
-            key, _, value = body.partition(":")
+            key, _sep, value = body.partition(":")
             key = key.strip()
             value = value.strip()
             current_key = key
@@ -232,7 +232,7 @@ def parse_yaml_subset(text):
                 root[key] = {}
                 for item in value.strip("{}").split(","):
                     if ":" in item:
-                        k, _, v = item.partition(":")
+                        k, _sep, v = item.partition(":")
                         root[key][k.strip()] = _scalar(v)
             elif value:
                 root[key] = _scalar(value)
@@ -246,7 +246,7 @@ def parse_yaml_subset(text):
             elif ":" in body:
                 if not isinstance(root.get(current_key), dict):
                     root[current_key] = {}
-                k, _, v = body.partition(":")
+                k, _sep, v = body.partition(":")
                 root[current_key][k.strip()] = _scalar(v)
     return root
 
@@ -382,7 +382,7 @@ def ci_detected():
 def tos_hash(url):
     # conda-anaconda-tos path.hash_channel: sha256(channel_location + channel_name)
     rest = url.split("://", 1)[-1]
-    location, _, name = rest.partition("/")
+    location, _sep, name = rest.partition("/")
     return hashlib.sha256((location + name).encode("utf-8")).hexdigest()
 
 
@@ -1045,7 +1045,7 @@ def cmd_install(args):
         if keep_pip:
             records += record_new_dists(prefix, channels[0], set())
     elif todo_pip:
-        before = {rel for rel, _ in dist_infos(prefix)}
+        before = {rel for rel, _meta in dist_infos(prefix)}
         ensure_pip(prefix)
         records += record_new_dists(prefix, channels[0], before)
     append_history(prefix, ["conda", *sys.argv[1:]], records, args.packages, [u["dist_name"] for u in unlink])

@@ -306,7 +306,7 @@ def test_merge_smi_without_sysfs_adds_the_gpus_nvidia_smi_reports():
 
 def test_merge_smi_gives_identical_gpus_one_row_each():
     # Windows: CIM has no slots, so two A100s can only be told apart by order.
-    cim = [_gpu.new_device("nvidia", name="NVIDIA A100-SXM4-80GB", pci_id="10de:20b2") for _ in range(2)]
+    cim = [_gpu.new_device("nvidia", name="NVIDIA A100-SXM4-80GB", pci_id="10de:20b2") for _index in range(2)]
     merged = _gpu.merge_smi(cim, _gpu.parse_smi_csv(fixture("smi_a100_x2.csv")))
     assert len(merged) == 2
     assert [d["pci_slot"] for d in merged] == ["0000:07:00.0", "0000:0f:00.0"]

@@ -97,11 +97,16 @@ def test_report_after_noise_on_stdout():
     assert result["version"] == "2.13.0+cpu"
 
 
+NO_TORCH_REPORT = (
+    '{"python_version": "3.11.2", "executable": "/x", '
+    '"error": "cannot import torch: ModuleNotFoundError: No module named \'torch\'"}\n'
+)
+
+
 @pytest.mark.parametrize(
     ("response", "expected"),
     [
-        ((3, '{"python_version": "3.11.2", "executable": "/x", "error": "cannot import torch: ModuleNotFoundError: '
-              'No module named \'torch\'"}\n', ""), "cannot import torch"),
+        ((3, NO_TORCH_REPORT, ""), "cannot import torch"),
         ((4, '{"error": "device cuda requested but torch reports it unavailable"}\n', ""), "device cuda requested"),
         ((1, "", "Traceback ...\nSegmentation fault\n"), "printed no torch report"),
     ],
