@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 COLLECTIONS := $(CURDIR)/build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/torchfleet/lab
 # Outside the checkout: inside it, ansible-test would list files with git, which ignores build/.
-SANITY_ROOT ?= /tmp/torchfleet-sanity/ansible_collections/torchfleet/lab
+SANITY_ROOT ?= /tmp/torchfleet-sanity-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)/ansible_collections/torchfleet/lab
 
 # Scenarios that run in CI; `online`, `windows` and `macos` need things this lab does not have.
 CI_SCENARIOS ?= $(filter-out online windows macos,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
