@@ -40,6 +40,7 @@ cat > "$DEMO_DIR/inventory.yml" <<INV
 all:
   vars:
     ansible_connection: containers.podman.podman
+    ansible_python_interpreter: auto_silent
     torchfleet_mirror_url: $TORCHFLEET_MIRROR_URL
     pytorch_version: "$TORCHFLEET_TORCH_VERSION"
     pytorch_python_version: "3.11"
