@@ -71,7 +71,13 @@ sanity: venv ## ansible-test sanity (local, no containers)
 
 .PHONY: build
 build: venv ## Build the collection tarball into build/
+	rm -f build/torchfleet-lab-*.tar.gz
 	ansible-galaxy collection build --force --output-path build .
+	@# The tarball users install must not carry the test lab.
+	@if tar -tzf build/torchfleet-lab-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz \
+	    | grep -E '^(tests|molecule|benchmarks|tools|\.cache|\.venv|\.ci|build)(/|$$)'; then \
+	  echo "collection tarball carries files listed above; extend build_ignore in galaxy.yml" >&2; exit 1; fi
+	@echo "collection tarball: $$(tar -tzf build/torchfleet-lab-*.tar.gz | wc -l) files, no tests or molecule"
 
 .PHONY: lab
 lab: venv ## Prepare the test lab: host packages, Debian image, mirror and its HTTP server
