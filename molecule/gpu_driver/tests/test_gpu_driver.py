@@ -1,0 +1,91 @@
+"""What a lab admin checks after the gpu_driver role ran on a Debian 12 host (forced, no GPU, in a container)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+BRANCH = "535."
+DRIVER_PACKAGES = ["nvidia-driver", "nvidia-kernel-dkms", "nvidia-smi", "libcuda1", "nvidia-persistenced"]
+CONVERGE = Path(__file__).parents[1] / "converge.yml"
+PLAIN = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
+
+
+@pytest.mark.parametrize("package", DRIVER_PACKAGES)
+def test_driver_packages_of_the_branch_are_installed(host, package):
+    pkg = host.package(package)
+    assert pkg.is_installed
+    assert pkg.version.startswith(BRANCH) or package == "nvidia-persistenced"
+
+
+def test_driver_came_from_debian_non_free(host):
+    sources = host.file("/etc/apt/sources.list.d/torchfleet-nonfree.sources")
+    assert sources.contains("^Components: contrib non-free non-free-firmware$")
+    policy = host.run("apt-cache policy nvidia-driver")
+    assert "non-free" in policy.stdout
+
+
+def test_driver_packages_are_held(host):
+    held = set(host.check_output("apt-mark showhold").split())
+    assert set(DRIVER_PACKAGES) <= held
+    # Every package built from the driver's source is held too, not only the metapackages.
+    assert {"nvidia-driver-bin", "libnvidia-ml1", "firmware-nvidia-gsp", "nvidia-kernel-support"} <= held
+
+
+def test_an_upgrade_would_not_touch_the_driver(host):
+    simulated = host.run("apt-get -s -o Debug::NoLocking=1 install --only-upgrade nvidia-driver")
+    assert simulated.rc == 0, simulated.stderr
+    assert "Inst nvidia-driver" not in simulated.stdout
+
+
+def test_nouveau_is_blacklisted_with_modesetting_off(host):
+    lines = host.file("/etc/modprobe.d/blacklist-nouveau.conf").content_string.splitlines()
+    assert "blacklist nouveau" in lines
+    assert "options nouveau modeset=0" in lines
+
+
+def test_persistenced_drop_in_turns_persistence_mode_on_as_debians_user(host):
+    dropin = host.file("/etc/systemd/system/nvidia-persistenced.service.d/torchfleet.conf")
+    lines = dropin.content_string.splitlines()
+    assert lines[lines.index("[Service]") + 1] == "ExecStart="
+    assert "ExecStart=/usr/bin/nvidia-persistenced --user nvpd --persistence-mode --verbose" in lines
+    # The user the drop-in names exists (Debian's package creates it).
+    assert host.user("nvpd").exists
+
+
+def test_no_module_was_built_for_the_containers_kernel(host):
+    # DKMS registered the source but built nothing: no headers for the host's kernel were installed.
+    status = host.check_output("dkms status")
+    assert "nvidia-current/535." in status
+    assert "installed" not in status
+    assert not host.run("dpkg -l 'linux-headers-*' | grep -q '^ii'").succeeded
+
+
+def _converge(*extra: str) -> subprocess.CompletedProcess:
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(CONVERGE)]
+    for item in extra:
+        cmd += ["-e", item]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=PLAIN)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["gpu_driver_branch=520"], "use one of 535, 550"),
+        (["gpu_driver_branch=580"], "carries driver branch 535, not 580"),
+        (["pytorch_version=2.8.0"], "needs driver >= 560.28.03"),
+        (["gpu_driver_source=cuda", "gpu_driver_branch=580"], "gpu_driver_cuda_keyring_sha256"),
+    ],
+    ids=["unknown-branch", "branch-not-in-debian", "branch-too-old-for-pytorch", "unverified-keyring"],
+)
+def test_bad_input_stops_before_any_change(host, extra, message):
+    before = host.check_output("ls -l --time-style=+%s /etc/apt/sources.list.d /etc/modprobe.d")
+    result = _converge(*extra)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert message in output, output[-3000:]
+    assert "Nothing was changed" in output
+    assert host.check_output("ls -l --time-style=+%s /etc/apt/sources.list.d /etc/modprobe.d") == before

@@ -1,0 +1,766 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decisions behind the ``gpu_driver`` role: what to install, from where, and whether to refuse.
+
+Private to torchfleet.lab.  Standard library only and Python 3.8 syntax.  The ``driver_plan`` filter is a
+thin wrapper around :func:`plan`; the role's YAML only carries out the plan it returns, so everything that
+differs by OS, distribution, branch or kernel-module flavour is here and unit-tested.
+
+Sources (``[V]`` seen in the source; ``[NV]`` inferred, kept only where the role double-checks it):
+- Open kernel modules: Turing or newer only (compute capability >= 7.5), the default from the 560 series,
+  NVIDIA Driver Installation Guide "Kernel Modules" (docs.nvidia.com/datacenter/tesla/driver-installation-guide/
+  kernel-modules.html) [V].  Grace Hopper and Blackwell need the open flavour (LFS "NVIDIA-r580") [V].
+- Maxwell, Pascal and Volta are dropped from the 590 series: stay on 580 (Rocky Linux documentation,
+  docs/desktop/display/installing_nvidia_gpu_drivers.md) [V].
+- First CUDA release per architecture: Ada (8.9) and Hopper (9.0) from CUDA 11.8 (CMake MR 8031, GROMACS MR
+  3180); Blackwell (10.0, 12.0) from CUDA 12.8 [V].  The driver floor of that CUDA release comes from
+  ``_torch_matrix.CUDA_MIN_DRIVER`` (NVIDIA's Table 3), not from a second table here.
+- Debian 12: ``nvidia-driver``, ``nvidia-kernel-dkms``, ``nvidia-smi``, ``libcuda1``, ``nvidia-persistenced``
+  in non-free, ``nvidia-open-kernel-dkms`` in contrib, ``firmware-misc-nonfree`` in non-free-firmware, all of
+  the 535 branch (apt-cache policy on bookworm, 535.261.03-1) [V]; the binary packages come from the source
+  package ``nvidia-graphics-drivers`` [V]; nvidia-persistenced runs as ``nvpd`` there [V].
+- Ubuntu: ``nvidia-headless-B-server[-open]`` (DKMS + userspace) and ``nvidia-utils-B-server`` (packages.ubuntu.com)
+  [V]; end-of-life branches turn into transitional packages of a newer branch [V], which the role catches by
+  comparing the installed version with the branch after the install.  nvidia-persistenced user
+  ``nvidia-persistenced`` (Ubuntu's unit file) [V].
+- CUDA repository: keyring ``cuda-keyring_1.1-1_all.deb`` under ``compute/cuda/repos/<dir>/`` with dirs
+  ``ubuntu2204``, ``ubuntu2404``, ``debian12`` and ``x86_64``/``sbsa`` [V]; ``nvidia-driver-pinning-B`` then
+  ``nvidia-open`` or ``cuda-drivers`` (Driver Installation Guide, Recent Updates) [V]; ``cuda-drivers-B`` and
+  ``nvidia-kernel-open-dkms`` for older branches [V for 580, NV before].  RHEL: ``cuda-rhel<N>.repo``, module
+  streams ``nvidia-driver:B-dkms`` and ``nvidia-driver:B-open`` (NVIDIA yum-packaging issues, guide) [V].
+- Nouveau: ``blacklist nouveau`` + ``options nouveau modeset=0``, then ``update-initramfs -u`` (Debian family)
+  or ``dracut --force`` (RHEL) (CUDA Installation Guide "Disabling Nouveau") [V].
+- Windows: PyTorch's CI installs the data-center driver ``<ver>-data-center-tesla-desktop-win10-win11-64bit-dch-
+  international.exe`` with ``-s -noreboot`` [V]; 3010 as "reboot required" is the Windows Installer convention,
+  not documented by NVIDIA for this installer [NV], so the role treats it as success with a reboot pending.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build
+from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import RELEASES
+
+# Driver branches this collection knows how to install and check.  Each has a CUDA release whose minimum
+# driver names it (Table 3), or is a documented long-term branch (535, 580).
+KNOWN_BRANCHES = (535, 550, 560, 565, 570, 575, 580, 590, 595)
+
+# First branch whose recommended (default) kernel modules are the open ones.
+OPEN_DEFAULT_FROM = 560
+# Maxwell, Pascal and Volta: last branch that drives them.
+PRE_TURING_LAST_BRANCH = 580
+# Turing: first architecture the open modules drive.
+OPEN_MIN_CC = (7, 5)
+# Grace Hopper (9.0 with Grace, not detectable from the GPU alone) and Blackwell (10.x, 12.x) need open modules.
+OPEN_REQUIRED_CC = (10, 0)
+
+# Compute capability -> first CUDA release that knows it; the branch floor follows from CUDA_MIN_DRIVER.
+CC_FIRST_CUDA = (
+    ((8, 9), "11.8"),  # Ada
+    ((9, 0), "11.8"),  # Hopper
+    ((10, 0), "12.8"),  # Blackwell data centre
+    ((12, 0), "12.8"),  # Blackwell workstation/consumer
+)
+
+SUPPORTED = {
+    "Debian": ("12",),
+    "Ubuntu": ("22", "24"),
+    "RedHat": ("8", "9"),
+    "Rocky": ("8", "9"),
+    "AlmaLinux": ("8", "9"),
+}
+
+# Branches each distribution's own archive carries under a name that really pins the branch.
+DISTRO_BRANCHES = {"Debian": (535,), "Ubuntu": (535, 580)}
+
+CONTAINER_TYPES = ("container", "docker", "podman", "lxc", "containerd", "systemd-nspawn", "wsl")
+
+CUDA_REPO_BASE = "https://developer.download.nvidia.com/compute/cuda/repos"
+CUDA_KEYRING_FILE = "cuda-keyring_1.1-1_all.deb"
+# The keyring's SHA-256 could not be read from any source this collection can cite, so none is built in:
+# gpu_driver_cuda_keyring_sha256 must carry it (nothing is installed unverified).
+CUDA_KEYRING_SHA256: Dict[str, str] = {}
+CUDA_REPO_GPGKEY = "D42D0685.pub"
+
+BLACKLIST_FILE = "/etc/modprobe.d/blacklist-nouveau.conf"
+BLACKLIST_CONTENT = "blacklist nouveau\noptions nouveau modeset=0\n"
+PERSISTENCED_DROPIN = "/etc/systemd/system/nvidia-persistenced.service.d/torchfleet.conf"
+DEBIAN_NONFREE_SOURCES = "/etc/apt/sources.list.d/torchfleet-nonfree.sources"
+
+WINDOWS_INSTALLER_TEMPLATE = "{version}-data-center-tesla-desktop-win10-win11-64bit-dch-international.exe"
+WINDOWS_INSTALLER_ARGS = ["-s", "-noreboot"]
+WINDOWS_RETURN_CODES = [0, 3010]
+WINDOWS_REBOOT_CODE = 3010
+
+_FLAVORS = ("auto", "open", "proprietary")
+_SOURCES = ("auto", "distro", "cuda")
+_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class DriverPlanError(ValueError):
+    """A request the role must refuse before any change; the message says what to change."""
+
+
+# ---------------------------------------------------------------------------
+# Small parsers
+
+
+def parse_branch(branch: Any) -> Optional[int]:
+    """'580', 580, 'R580', '580.95.05' -> 580; '' / None -> None (choose automatically)."""
+    if branch is None or isinstance(branch, bool):
+        return None
+    text = str(branch).strip().upper().lstrip("R")
+    if not text:
+        return None
+    match = re.match(r"^(\d{3})(?:\.\d+)*$", text)
+    if not match:
+        raise DriverPlanError(
+            f"gpu_driver_branch {branch!r} is not a driver branch; give the three-digit series such as '580' "
+            f"(known: {_branches_text()})"
+        )
+    return int(match.group(1))
+
+
+def _branches_text(branches=KNOWN_BRANCHES) -> str:
+    return ", ".join(str(b) for b in branches)
+
+
+def parse_cc(text: Any) -> Optional[Tuple[int, int]]:
+    """'8.0' -> (8, 0); None or junk -> None."""
+    match = re.match(r"^\s*(\d+)\.(\d+)\s*$", str(text or ""))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def branch_of(version: Any) -> Optional[int]:
+    """'535.261.03-1', '3:580.95.05-1.el9', '580.88' -> branch number."""
+    match = re.match(r"^(?:\d+:)?(\d+)\.", str(version or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def in_container(facts: Dict[str, Any]) -> bool:
+    return facts.get("virtualization_role") == "guest" and facts.get("virtualization_type") in CONTAINER_TYPES
+
+
+def nvidia_devices(gpu: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [d for d in (gpu or {}).get("devices") or [] if d.get("vendor") == "nvidia"]
+
+
+# ---------------------------------------------------------------------------
+# GPU generation
+
+
+def gpu_generation(gpu: Dict[str, Any]) -> Dict[str, Any]:
+    """Lowest and highest compute capability of the NVIDIA GPUs; unknown when a GPU has none yet.
+
+    A host without a running driver has no nvidia-smi, so no compute capability: the generation is then
+    unknown and only the explicit settings are checked.
+    """
+    devices = nvidia_devices(gpu)
+    ccs = [parse_cc(d.get("compute_capability")) for d in devices]
+    known = [c for c in ccs if c is not None]
+    complete = bool(devices) and len(known) == len(devices)
+    return {
+        "count": len(devices),
+        "known": complete,
+        "min_cc": min(known) if known else None,
+        "max_cc": max(known) if known else None,
+    }
+
+
+def _cc_text(cc: Tuple[int, int]) -> str:
+    return f"{cc[0]}.{cc[1]}"
+
+
+def branch_floor_for_cc(cc: Tuple[int, int]) -> Optional[Tuple[int, str, str]]:
+    """(branch, min driver, CUDA) a GPU of compute capability ``cc`` needs; None when older GPUs need nothing."""
+    floor = None
+    for known_cc, cuda in CC_FIRST_CUDA:
+        if cc >= known_cc:
+            floor = cuda
+    if floor is None:
+        return None
+    minimum = _torch_build.min_driver(floor, "Linux")
+    return branch_of(minimum), minimum, floor
+
+
+def check_branch_for_gpu(branch: int, generation: Dict[str, Any]) -> None:
+    if generation["max_cc"] is not None:
+        floor = branch_floor_for_cc(generation["max_cc"])
+        if floor and branch < floor[0]:
+            raise DriverPlanError(
+                f"Driver branch {branch} is too old for a GPU of compute capability {_cc_text(generation['max_cc'])}, "
+                f"which CUDA {floor[2]} introduced: it needs driver >= {floor[1]}. Set gpu_driver_branch to "
+                f"{_first_known_at_least(floor[0])} or newer."
+            )
+    if generation["min_cc"] is not None and generation["min_cc"] < OPEN_MIN_CC and branch > PRE_TURING_LAST_BRANCH:
+        raise DriverPlanError(
+            f"Driver branch {branch} no longer drives GPUs older than Turing (compute capability "
+            f"{_cc_text(generation['min_cc'])} here: Maxwell, Pascal or Volta); the {PRE_TURING_LAST_BRANCH} branch "
+            f"is the last for them. Set gpu_driver_branch: '{PRE_TURING_LAST_BRANCH}'."
+        )
+
+
+def _first_known_at_least(branch: int) -> int:
+    return next((b for b in KNOWN_BRANCHES if b >= branch), KNOWN_BRANCHES[-1])
+
+
+def choose_flavor(wanted: str, branch: int, generation: Dict[str, Any], notes: List[str]) -> str:
+    """open or proprietary kernel modules for this branch and these GPUs."""
+    wanted = (wanted or "auto").strip().lower()
+    if wanted not in _FLAVORS:
+        raise DriverPlanError(f"gpu_driver_kernel_module {wanted!r} is not one of {', '.join(_FLAVORS)}")
+    low, high = generation["min_cc"], generation["max_cc"]
+    if wanted == "open" and low is not None and low < OPEN_MIN_CC:
+        raise DriverPlanError(
+            f"The open kernel modules drive Turing and newer GPUs only (compute capability >= 7.5); this host "
+            f"has one of compute capability {_cc_text(low)}. Set gpu_driver_kernel_module: proprietary."
+        )
+    if wanted == "proprietary" and high is not None and high >= OPEN_REQUIRED_CC:
+        raise DriverPlanError(
+            f"A GPU of compute capability {_cc_text(high)} (Blackwell or newer) works only with the open kernel "
+            "modules. Set gpu_driver_kernel_module: open (or auto)."
+        )
+    if wanted != "auto":
+        return wanted
+    if high is not None and high >= OPEN_REQUIRED_CC:
+        return "open"
+    if branch < OPEN_DEFAULT_FROM:
+        return "proprietary"
+    if generation["known"]:
+        return "open" if low >= OPEN_MIN_CC else "proprietary"
+    notes.append(
+        f"GPU generation unknown until a driver runs: chose the open kernel modules, NVIDIA's default from "
+        f"{OPEN_DEFAULT_FROM}; set gpu_driver_kernel_module: proprietary for Maxwell, Pascal or Volta GPUs."
+    )
+    return "open"
+
+
+# ---------------------------------------------------------------------------
+# Agreement with the PyTorch build
+
+
+def pytorch_floor(pytorch_version: Any, compute: Any, system: str, machine: str) -> Optional[Dict[str, str]]:
+    """The lowest driver any CUDA build of that release (or the asked cuXYZ build) needs on this platform.
+
+    None when no check applies: no pytorch_version, a non-CUDA compute, or a release without CUDA builds here.
+    """
+    if pytorch_version in (None, "") or system not in ("Linux", "Windows"):
+        return None
+    compute = str(compute or "auto").strip().lower()
+    if compute in ("cpu", "mps") or compute.startswith("rocm"):
+        return None
+    try:
+        cpu = _torch_build.resolve(str(pytorch_version), system, machine, compute="cpu")
+    except _torch_build.TorchBuildError as exc:
+        raise DriverPlanError(f"pytorch_version: {exc}") from exc
+    torch = cpu["torch"]
+    platform = f"{cpu['system'].lower()}-{cpu['machine']}"
+    builds = RELEASES[torch]["cuda"].get(platform, ())
+    if re.match(r"^cu\d{3}$", compute):
+        if compute not in builds:
+            return None  # pytorch_env refuses that itself, naming the builds that exist
+        builds = (compute,)
+    if not builds:
+        return None
+    needs = [(_torch_build.min_driver(f"{b[2:-1]}.{b[-1]}", cpu["system"]), b) for b in builds]
+    minimum, build = min(needs, key=lambda item: tuple(int(p) for p in item[0].split(".")))
+    return {"torch": torch, "min_driver": minimum, "build": build, "builds": ", ".join(builds)}
+
+
+def check_branch_for_pytorch(branch: int, floor: Optional[Dict[str, str]], system: str) -> None:
+    """Refuse a branch older than the driver floor of every CUDA build of the requested PyTorch."""
+    if floor is None:
+        return
+    need = int(floor["min_driver"].split(".")[0])
+    if branch < need:
+        raise DriverPlanError(
+            f"Driver branch {branch} cannot run any CUDA build of PyTorch {floor['torch']} ({floor['builds']}) "
+            f"on {system}: the oldest, {floor['build']}, needs driver >= {floor['min_driver']}. Set gpu_driver_branch "
+            f"to {_first_known_at_least(need)} or newer, or choose an older pytorch_version, or pytorch_compute: cpu."
+        )
+
+
+# ---------------------------------------------------------------------------
+# Per-distribution package plans
+
+
+def _arch_dir(machine: str) -> str:
+    return "sbsa" if machine in ("aarch64", "arm64") else "x86_64"
+
+
+def _deb_arch(machine: str) -> str:
+    return "arm64" if machine in ("aarch64", "arm64") else "amd64"
+
+
+def _cuda_repo_dir(distribution: str, major: str, machine: str) -> str:
+    if distribution == "Ubuntu":
+        return f"ubuntu{major}04/{_arch_dir(machine)}"
+    if distribution == "Debian":
+        return f"debian{major}/{_arch_dir(machine)}"
+    return f"rhel{major}/{_arch_dir(machine)}"
+
+
+def debian_distro_packages(branch: int, flavor: str) -> List[str]:
+    kernel = "nvidia-open-kernel-dkms" if flavor == "open" else "nvidia-kernel-dkms"
+    # nvidia-driver only recommends libcuda1 and nvidia-persistenced: PyTorch needs the first, the role
+    # configures the second, and recommends stay off (they pull nvidia-settings and a desktop).
+    return ["nvidia-driver", kernel, "nvidia-smi", "libcuda1", "nvidia-persistenced", "firmware-misc-nonfree"]
+
+
+def ubuntu_distro_packages(branch: int, flavor: str) -> List[str]:
+    suffix = "-open" if flavor == "open" else ""
+    return [f"nvidia-headless-{branch}-server{suffix}", f"nvidia-utils-{branch}-server"]
+
+
+def cuda_apt_packages(branch: int, flavor: str) -> Tuple[List[str], List[str]]:
+    """(first, then): the pinning (or open DKMS) package goes in before the driver metapackage."""
+    if branch >= 580:
+        return [f"nvidia-driver-pinning-{branch}"], ["nvidia-open" if flavor == "open" else "cuda-drivers"]
+    if flavor == "open":
+        return ["nvidia-kernel-open-dkms"], [f"cuda-drivers-{branch}"]
+    return [], [f"cuda-drivers-{branch}"]
+
+
+def rhel_packages(branch: int, flavor: str) -> List[str]:
+    stream = f"{branch}-open" if flavor == "open" else f"{branch}-dkms"
+    return [f"@nvidia-driver:{stream}"]
+
+
+def headers_packages(family: str, distribution: str, kernel: str, machine: str) -> List[str]:
+    if family == "Debian":
+        # The metapackage keeps DKMS building for the kernels that come with later upgrades.
+        meta = f"linux-headers-{_deb_arch(machine)}" if distribution == "Debian" else "linux-headers-generic"
+        return [f"linux-headers-{kernel}", meta]
+    return [f"kernel-devel-{kernel}", f"kernel-headers-{kernel}"]
+
+
+def persistenced_user(distribution: str, source: str) -> str:
+    if source == "distro" and distribution == "Debian":
+        return "nvpd"
+    if source == "distro" and distribution == "Ubuntu":
+        return "nvidia-persistenced"
+    # NVIDIA's own packages: run it as root, as NVIDIA's role does.
+    return "root"
+
+
+def choose_source(wanted: str, family: str, distribution: str, branch: Optional[int], floor_branch: int = 0) -> str:
+    """distro or cuda.  auto: the distribution's archive when it has the branch (or, with no branch asked,
+    one new enough for the requested PyTorch), else NVIDIA's CUDA repository."""
+    wanted = (wanted or "auto").strip().lower()
+    if wanted not in _SOURCES:
+        raise DriverPlanError(f"gpu_driver_source {wanted!r} is not one of {', '.join(_SOURCES)}")
+    offered = DISTRO_BRANCHES.get(distribution, ())
+    if family == "RedHat":
+        if wanted == "distro":
+            raise DriverPlanError(
+                f"{distribution} has no NVIDIA driver in its own repositories; set gpu_driver_source: cuda (or auto)."
+            )
+        return "cuda"
+    if wanted == "distro":
+        if branch is not None and branch not in offered:
+            raise DriverPlanError(
+                f"{distribution}'s own archive carries driver branch {_branches_text(offered)}, not {branch}. "
+                f"Set gpu_driver_branch: '{offered[-1]}', or gpu_driver_source: cuda for NVIDIA's repository."
+            )
+        return "distro"
+    if wanted == "cuda":
+        return "cuda"
+    if branch is None:
+        return "distro" if offered and offered[-1] >= floor_branch else "cuda"
+    return "distro" if branch in offered else "cuda"
+
+
+def default_branch(source: str, distribution: str, generation: Dict[str, Any]) -> int:
+    """Newest branch the source offers that the GPUs run; for pre-Turing GPUs the last that drives them."""
+    candidates = list(DISTRO_BRANCHES[distribution]) if source == "distro" else list(KNOWN_BRANCHES)
+    if generation["min_cc"] is not None and generation["min_cc"] < OPEN_MIN_CC:
+        candidates = [b for b in candidates if b <= PRE_TURING_LAST_BRANCH] or candidates
+    return candidates[-1]
+
+
+# ---------------------------------------------------------------------------
+# The plan
+
+
+def _skip(reason: str, system: str, **extra) -> Dict[str, Any]:
+    result = {"action": "skip", "reason": reason, "system": system, "notes": []}
+    result.update(extra)
+    return result
+
+
+def plan(
+    facts: Dict[str, Any],
+    branch: Any = None,
+    kernel_module: str = "auto",
+    source: str = "auto",
+    force: bool = False,
+    build_module: str = "auto",
+    pytorch_version: Any = None,
+    pytorch_compute: Any = "auto",
+    cuda_keyring_sha256: str = "",
+    debian_mirror: str = "http://deb.debian.org/debian",
+    mok_key: str = "",
+    mok_cert: str = "",
+    windows_version: str = "",
+    windows_installer_url: str = "",
+    windows_installer_sha256: str = "",
+    mirror_url: str = "",
+    cache_dir: str = "",
+    installed_version: Any = None,
+    changed: bool = False,
+) -> Dict[str, Any]:
+    """Everything the role does on one host, or a DriverPlanError naming what to change.
+
+    Called again after the install with ``installed_version`` (and whether anything changed), the plan also
+    says whether the host must reboot (``reboot``) and checks that the installed driver is of the branch.
+    """
+    result = _plan(
+        facts,
+        branch,
+        kernel_module,
+        source,
+        force,
+        build_module,
+        pytorch_version,
+        pytorch_compute,
+        cuda_keyring_sha256,
+        debian_mirror,
+        mok_key,
+        mok_cert,
+        windows_version,
+        windows_installer_url,
+        windows_installer_sha256,
+        mirror_url,
+        cache_dir,
+    )
+    if installed_version is not None and result["action"] != "skip":
+        installed_branch = branch_of(installed_version)
+        if installed_version and installed_branch != result["branch"]:
+            raise DriverPlanError(
+                f"Driver {installed_version} is installed, not of branch {result['branch']}: the packages of that "
+                "branch are transitional ones or were replaced. Choose another gpu_driver_branch or "
+                "gpu_driver_source; the packages are held, so nothing moves until you do."
+            )
+        result["installed"] = str(installed_version) or None
+        result["reboot"] = reboot_needed(
+            result, bool(changed), (facts or {}).get("torchfleet_gpu") or {}, str(installed_version)
+        )
+    return result
+
+
+def _plan(
+    facts,
+    branch,
+    kernel_module,
+    source,
+    force,
+    build_module,
+    pytorch_version,
+    pytorch_compute,
+    cuda_keyring_sha256,
+    debian_mirror,
+    mok_key,
+    mok_cert,
+    windows_version,
+    windows_installer_url,
+    windows_installer_sha256,
+    mirror_url,
+    cache_dir,
+) -> Dict[str, Any]:
+    facts = facts or {}
+    system = facts.get("system") or facts.get("os_family") or ""
+    family = facts.get("os_family") or ""
+    gpu = facts.get("torchfleet_gpu") or {}
+    wanted_branch = parse_branch(branch)
+    if wanted_branch is not None and wanted_branch not in KNOWN_BRANCHES:
+        raise DriverPlanError(
+            f"Driver branch {wanted_branch} is not one this collection knows; use one of {_branches_text()}."
+        )
+
+    if family == "Darwin" or system == "Darwin":
+        mps = gpu.get("mps_available")
+        return _skip(
+            "macOS needs no GPU driver: PyTorch uses Apple's Metal (MPS) backend, "
+            + ("available on this Mac" if mps else "not available on this Mac (Apple silicon and macOS 12.3+ needed)"),
+            "Darwin",
+            mps_available=mps,
+        )
+
+    has_nvidia = bool(nvidia_devices(gpu)) or gpu.get("vendor") == "nvidia"
+    if not has_nvidia and not force:
+        vendor = gpu.get("vendor") or "unknown"
+        return _skip(f"no NVIDIA GPU (vendor {vendor}); set gpu_driver_force: true to install anyway", system)
+
+    generation = gpu_generation(gpu)
+    machine = facts.get("machine") or "x86_64"
+    notes: List[str] = []
+
+    if family == "Windows":
+        return _windows_plan(
+            facts,
+            gpu,
+            wanted_branch,
+            generation,
+            pytorch_version,
+            pytorch_compute,
+            windows_version,
+            windows_installer_url,
+            windows_installer_sha256,
+            mirror_url,
+            cache_dir,
+            notes,
+        )
+
+    distribution = facts.get("distribution") or ""
+    major = str(facts.get("distribution_major_version") or "")
+    if family not in ("Debian", "RedHat") or major not in SUPPORTED.get(distribution, ()):
+        supported = "; ".join(f"{d} {', '.join(v)}" for d, v in SUPPORTED.items())
+        raise DriverPlanError(
+            f"The gpu_driver role supports {supported}, Windows and macOS; this host runs {distribution} {major}. "
+            "Leave it out of the play or install the driver by hand."
+        )
+
+    floor = pytorch_floor(pytorch_version, pytorch_compute, "Linux", machine)
+    floor_branch = int(floor["min_driver"].split(".")[0]) if floor else 0
+    chosen_source = choose_source(source, family, distribution, wanted_branch, floor_branch)
+    the_branch = wanted_branch if wanted_branch is not None else default_branch(chosen_source, distribution, generation)
+    if wanted_branch is None:
+        notes.append(f"gpu_driver_branch empty: chose {the_branch}, the newest {chosen_source} branch for these GPUs")
+    check_branch_for_gpu(the_branch, generation)
+    check_branch_for_pytorch(the_branch, floor, "Linux")
+    flavor = choose_flavor(kernel_module, the_branch, generation, notes)
+
+    container = in_container(facts)
+    build_module = (build_module or "auto").strip().lower()
+    if build_module not in ("auto", "always", "never"):
+        raise DriverPlanError(f"gpu_driver_build_module {build_module!r} is not one of auto, always, never")
+    build = build_module == "always" or (build_module == "auto" and not container)
+    if not build:
+        why = "in a container, whose kernel is the host's" if container else "gpu_driver_build_module: never"
+        notes.append(
+            f"kernel module not built ({why}): no kernel headers installed, DKMS only registers the module source "
+            "and nothing is loaded; the host that runs the kernel needs its own driver"
+        )
+
+    kernel = facts.get("kernel") or ""
+    result: Dict[str, Any] = {
+        "action": "install",
+        "reason": "",
+        "system": "Linux",
+        "family": family,
+        "distribution": distribution,
+        "major": major,
+        "source": chosen_source,
+        "branch": the_branch,
+        "flavor": flavor,
+        "container": container,
+        "build_module": build,
+        "headers": headers_packages(family, distribution, kernel, machine) if build else [],
+        "pre_packages": [],
+        "packages": [],
+        "repo": {},
+        "blacklist": {"path": BLACKLIST_FILE, "content": BLACKLIST_CONTENT},
+        # Without a kernel of its own (container) there is no initramfs to rebuild.
+        "initramfs": (["update-initramfs", "-u"] if family == "Debian" else ["dracut", "--force"]) if build else [],
+        "persistenced": {
+            "dropin": PERSISTENCED_DROPIN,
+            "user": persistenced_user(distribution, chosen_source),
+        },
+        "pytorch": floor,
+        "notes": notes,
+    }
+
+    if family == "Debian":
+        result["hold"] = {"mechanism": "dpkg_selections", "sources": [], "names": []}
+        if chosen_source == "distro" and distribution == "Debian":
+            result["packages"] = debian_distro_packages(the_branch, flavor)
+            codename = facts.get("distribution_release") or "bookworm"
+            result["repo"] = {
+                "kind": "debian-components",
+                "path": DEBIAN_NONFREE_SOURCES,
+                "content": (
+                    f"Types: deb\nURIs: {debian_mirror.rstrip('/')}\nSuites: {codename} {codename}-updates\n"
+                    "Components: contrib non-free non-free-firmware\n"
+                    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+                ),
+            }
+            result["hold"]["sources"] = ["nvidia-graphics-drivers"]
+        elif chosen_source == "distro":
+            result["packages"] = ubuntu_distro_packages(the_branch, flavor)
+            result["hold"]["sources"] = [f"nvidia-graphics-drivers-{the_branch}-server"]
+        else:
+            result["pre_packages"], result["packages"] = cuda_apt_packages(the_branch, flavor)
+            result["repo"] = _cuda_keyring(distribution, major, machine, cuda_keyring_sha256, mirror_url)
+        result["hold"]["names"] = result["pre_packages"] + result["packages"]
+        result["version_query"] = ["dpkg-query", "-W", "-f=${Version}", _version_package(result)]
+    else:
+        result["packages"] = rhel_packages(the_branch, flavor)
+        repo_dir = _cuda_repo_dir(distribution, major, machine)
+        result["repo"] = {
+            "kind": "dnf",
+            "name": "cuda",
+            "baseurl": f"{(mirror_url.rstrip('/') + '/nvidia/repos') if mirror_url else CUDA_REPO_BASE}/{repo_dir}/",
+            "gpgkey": f"{CUDA_REPO_BASE}/{repo_dir}/{CUDA_REPO_GPGKEY}",
+            "epel": f"https://dl.fedoraproject.org/pub/epel/epel-release-latest-{major}.noarch.rpm",
+            "crb": distribution in ("Rocky", "AlmaLinux"),
+        }
+        result["pre_packages"] = ["dkms", "python3-dnf-plugin-versionlock"]
+        # The module stream already confines updates to the branch; the lock also stops minor updates.
+        result["hold"] = {"mechanism": "dnf_versionlock", "sources": [], "names": [f"*nvidia*{the_branch}*"]}
+        result["version_query"] = ["rpm", "-q", "--qf", "%{VERSION}", "nvidia-driver"]
+
+    _secure_boot(result, gpu, mok_key, mok_cert)
+    return result
+
+
+def _version_package(result: Dict[str, Any]) -> str:
+    """The installed package whose version is the driver's."""
+    if result["source"] == "distro":
+        return "nvidia-driver" if result["distribution"] == "Debian" else f"nvidia-utils-{result['branch']}-server"
+    return result["packages"][-1]
+
+
+def _cuda_keyring(distribution: str, major: str, machine: str, sha256: str, mirror_url: str) -> Dict[str, Any]:
+    repo_dir = _cuda_repo_dir(distribution, major, machine)
+    known = CUDA_KEYRING_SHA256.get(repo_dir, "")
+    sha = (sha256 or known).strip().lower()
+    if not _SHA256_RE.match(sha):
+        raise DriverPlanError(
+            f"NVIDIA's CUDA repository is installed through {CUDA_KEYRING_FILE}, and nothing is installed unverified: "
+            "set gpu_driver_cuda_keyring_sha256 to the SHA-256 of "
+            f"{CUDA_REPO_BASE}/{repo_dir}/{CUDA_KEYRING_FILE} (sha256sum of a copy you checked), "
+            "or use gpu_driver_source: distro."
+        )
+    base = (mirror_url.rstrip("/") + "/nvidia/repos") if mirror_url else CUDA_REPO_BASE
+    return {
+        "kind": "cuda-keyring",
+        "url": f"{base}/{repo_dir}/{CUDA_KEYRING_FILE}",
+        "file": CUDA_KEYRING_FILE,
+        "checksum": f"sha256:{sha}",
+        "list": f"/etc/apt/sources.list.d/cuda-{repo_dir.replace('/', '-')}.list",
+    }
+
+
+def _secure_boot(result: Dict[str, Any], gpu: Dict[str, Any], mok_key: str, mok_cert: str) -> None:
+    """A DKMS-built module is unsigned unless a MOK signs it; Secure Boot would refuse to load it."""
+    on = gpu.get("secure_boot") is True
+    result["secure_boot"] = on
+    result["mok"] = {}
+    if not on or not result["build_module"]:
+        return
+    if bool(mok_key) != bool(mok_cert):
+        raise DriverPlanError("Set both gpu_driver_mok_key and gpu_driver_mok_cert (paths on the host), or neither.")
+    if not mok_key:
+        raise DriverPlanError(
+            "Secure Boot is on and the NVIDIA module would be built by DKMS, unsigned: the kernel would refuse "
+            "it ('Key was rejected by service'). Either set gpu_driver_mok_key and gpu_driver_mok_cert to a "
+            "Machine Owner Key on the host (the role signs with it and queues its enrolment; someone at the "
+            "console confirms it at the next boot), or turn Secure Boot off in the firmware. Nothing was changed."
+        )
+    result["mok"] = {
+        "key": mok_key,
+        "cert": mok_cert,
+        "dkms_conf": "/etc/dkms/framework.conf.d/torchfleet-mok.conf",
+        "dkms_content": f'mok_signing_key="{mok_key}"\nmok_certificate="{mok_cert}"\n',
+    }
+
+
+def _windows_plan(
+    facts,
+    gpu,
+    wanted_branch,
+    generation,
+    pytorch_version,
+    pytorch_compute,
+    version,
+    url,
+    sha256,
+    mirror_url,
+    cache_dir,
+    notes,
+) -> Dict[str, Any]:
+    version = str(version or "").strip()
+    if not re.match(r"^\d{3}\.\d{2}$", version):
+        raise DriverPlanError(
+            f"gpu_driver_windows_version {version!r} must be the Windows driver version to install, "
+            "e.g. '580.88' (three digits, a dot, two digits)."
+        )
+    branch = branch_of(version)
+    if wanted_branch is not None and wanted_branch != branch:
+        raise DriverPlanError(
+            f"gpu_driver_branch {wanted_branch} and gpu_driver_windows_version {version} disagree; "
+            f"set gpu_driver_branch: '{branch}' or leave it empty on Windows hosts."
+        )
+    if branch not in KNOWN_BRANCHES:
+        raise DriverPlanError(
+            f"Driver branch {branch} (gpu_driver_windows_version {version}) is not one this collection knows; "
+            f"use a version of one of {_branches_text()}."
+        )
+    check_branch_for_gpu(branch, generation)
+    check_branch_for_pytorch(branch, pytorch_floor(pytorch_version, pytorch_compute, "Windows", "AMD64"), "Windows")
+    sha = str(sha256 or "").strip().lower()
+    if not _SHA256_RE.match(sha):
+        raise DriverPlanError(
+            "gpu_driver_windows_installer_sha256 must be the SHA-256 (64 hex digits) of the driver installer; "
+            "nothing is installed unverified."
+        )
+    filename = WINDOWS_INSTALLER_TEMPLATE.format(version=version)
+    if url:
+        filename = url.rstrip("/").rsplit("/", 1)[-1] or filename
+    elif mirror_url:
+        url = f"{mirror_url.rstrip('/')}/nvidia/{filename}"
+    else:
+        raise DriverPlanError(
+            "Set gpu_driver_windows_installer_url to the NVIDIA driver installer (or torchfleet_mirror_url to a "
+            f"mirror that serves nvidia/{filename})."
+        )
+    installed = gpu.get("nvidia_driver")
+    cache = (cache_dir or "C:\\ProgramData\\torchfleet\\cache").rstrip("\\/")
+    return {
+        "action": "install" if installed != version else "none",
+        "reason": f"driver {installed} already installed" if installed == version else "",
+        "system": "Windows",
+        "family": "Windows",
+        "source": "installer",
+        "branch": branch,
+        "flavor": "windows",
+        "version": version,
+        "installed": installed,
+        "installer": {
+            "url": url,
+            "file": filename,
+            "path": f"{cache}\\{filename}",
+            "checksum": sha,
+            "arguments": list(WINDOWS_INSTALLER_ARGS),
+            "return_codes": list(WINDOWS_RETURN_CODES),
+            "reboot_code": WINDOWS_REBOOT_CODE,
+        },
+        "secure_boot": gpu.get("secure_boot") is True,
+        "notes": notes,
+    }
+
+
+def reboot_needed(plan_: Dict[str, Any], changed: bool, gpu: Dict[str, Any], installed_version: str) -> Dict[str, Any]:
+    """Whether this host must reboot before the driver works, and why.
+
+    A reboot is needed when the driver changed, when nouveau holds the GPU, or when the loaded module is not the
+    installed one.  In a container nothing the role does is loaded by a reboot, so none is asked for.
+    """
+    if plan_.get("system") == "Windows":
+        return {"required": bool(changed), "why": "the driver installer asked for it (exit code 3010)"}
+    if not plan_.get("build_module", True):
+        return {"required": False, "why": "no kernel module is built here"}
+    gpu = gpu or {}
+    loaded = gpu.get("nvidia_driver") if gpu.get("kernel_module_loaded") else None
+    reasons = []
+    if changed:
+        reasons.append("driver packages or the nouveau blacklist changed")
+    if gpu.get("nouveau_loaded"):
+        reasons.append("nouveau is loaded")
+    if installed_version and loaded and not str(installed_version).rsplit(":", maxsplit=1)[-1].startswith(str(loaded)):
+        reasons.append(f"the loaded module is {loaded}, the installed driver {installed_version}")
+    if installed_version and not loaded and not changed:
+        reasons.append("the NVIDIA module is not loaded")
+    return {"required": bool(reasons), "why": "; ".join(reasons)}
