@@ -344,6 +344,26 @@ def write_json_atomic(path: str, payload: dict) -> None:
     os.replace(temporary, path)
 
 
+def gather_json(ctx: Context, payload: dict) -> list:
+    """Every rank's JSON-serialisable payload, in rank order, on every rank.
+
+    dist.all_gather_object would do this, but it decodes through tensor.numpy() and so needs NumPy,
+    which a torch-only environment lacks ("RuntimeError: Numpy is not available"); bytes in uint8
+    tensors need nothing but torch.
+    """
+    data = json.dumps(payload).encode("utf-8")
+    size = torch.tensor([len(data)], dtype=torch.int64, device=ctx.device)
+    sizes = [torch.zeros_like(size) for _rank in range(ctx.world_size)]
+    dist.all_gather(sizes, size)
+    lengths = [int(item.item()) for item in sizes]
+    buffer = torch.zeros(max(lengths), dtype=torch.uint8)
+    buffer[: len(data)] = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    buffer = buffer.to(ctx.device)
+    buffers = [torch.zeros_like(buffer) for _rank in range(ctx.world_size)]
+    dist.all_gather(buffers, buffer)
+    return [json.loads(bytes(item[:length].cpu().tolist()).decode("utf-8")) for item, length in zip(buffers, lengths)]
+
+
 def rank_output_path(output: str, rank: int) -> str:
     return f"{os.path.splitext(output)[0]}.rank{rank}.json"
 
@@ -439,8 +459,7 @@ def run(args, ctx: Context, data: dict) -> dict:
             "seconds": round(seconds, 4),
         }
         write_json_atomic(rank_output_path(args.output, ctx.rank), rank_result)
-        everyone = [None] * ctx.world_size
-        dist.all_gather_object(everyone, rank_result)
+        everyone = gather_json(ctx, rank_result)
         if ctx.rank != 0:
             ctx.log(f"rank result written to {rank_output_path(args.output, ctx.rank)}")
             return rank_result
