@@ -10,6 +10,7 @@ their downloads from.  Layout, relative to the mirror root:
     uv/<ver>/uv-x86_64-unknown-linux-gnu.tar.gz(.sha256)   laid out like uv's release assets
     miniconda/                conda stand-in installer (a TEST DOUBLE), like Miniconda's archive
     miniforge/<tag>/          conda stand-in installer (a TEST DOUBLE), like Miniforge's releases
+    mnist/                    the four MNIST IDX .gz files (scikit-learn's real digits at 28x28) + SHA256SUMS
     manifest.json             every file with size and sha256, and what each part stands in for
 
 Each part is rebuilt only when it is missing or its inputs changed; a second run does nothing.
@@ -43,6 +44,15 @@ DEFAULT_MIRROR = REPO_ROOT / ".cache" / "lab" / "mirror"
 PINS_FILE = HARNESS_DIR / "mirror-pins.txt"
 STANDIN_DIR = HARNESS_DIR / "conda_standin"
 STANDIN_BUILDER = STANDIN_DIR / "build_installer.py"
+DIGITS_WRITER = HARNESS_DIR / "make_digits_idx.py"
+# make_digits_idx.py needs numpy and scikit-learn, which the machine's python3 lacks: use the dev venv's.
+DIGITS_PYTHON = Path(os.environ.get("TORCHFLEET_DIGITS_PYTHON", REPO_ROOT / ".venv" / "bin" / "python"))
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 # The one place the lab's versions are pinned (lab.sh prints them with --print-env).
 TORCH_WHEEL = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
@@ -78,6 +88,10 @@ SECTIONS = {
     "miniforge": {
         "stands_in_for": "https://github.com/conda-forge/miniforge/releases/download",
         "description": "TEST DOUBLE: conda stand-in installer with Miniforge's interface, not Miniforge",
+    },
+    "mnist": {
+        "stands_in_for": "https://ossci-datasets.s3.amazonaws.com/mnist",
+        "description": "MNIST-format IDX files (.gz) of scikit-learn's real 8x8 digits resized to 28x28, not MNIST",
     },
 }
 
@@ -421,9 +435,32 @@ def tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def write_sha256sums(directory: Path, hashes: HashCache) -> bool:
-    lines = [f"{hashes.sha256(p)}  {p.name}\n" for p in sorted(directory.glob("*.sh"))]
+def write_sha256sums(directory: Path, hashes: HashCache, pattern: str = "*.sh") -> bool:
+    lines = [f"{hashes.sha256(p)}  {p.name}\n" for p in sorted(directory.glob(pattern))]
     return write_if_changed(directory / "SHA256SUMS", "".join(lines))
+
+
+def build_mnist(mirror: Path, hashes: HashCache, log, python: Path = DIGITS_PYTHON) -> Optional[bool]:
+    """Write the digits as MNIST .gz files and their SHA256SUMS; None when no Python with scikit-learn is found."""
+    if not python.is_file():
+        log(f"  SKIPPED: {python} not found (make_digits_idx.py needs scikit-learn; set TORCHFLEET_DIGITS_PYTHON)")
+        return None
+    out = mirror / "mnist"
+    key = _stamp_key({"writer": DIGITS_WRITER.read_text()})
+    stamp = mirror / STATE_DIR_NAME / "mnist.json"
+    changed = False
+    if not all((out / name).is_file() for name in MNIST_FILES) or _read_stamp(stamp).get("key") != key:
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = [str(python), str(DIGITS_WRITER), "--out", str(out), "--gzip"]
+        log("  $ " + " ".join(cmd[1:]))
+        result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        if result.returncode != 0 or not all((out / name).is_file() for name in MNIST_FILES):
+            sys.stderr.write(result.stdout)
+            raise SystemExit(f"build_mirror: make_digits_idx.py failed (rc={result.returncode})")
+        write_if_changed(stamp, json.dumps({"key": key}) + "\n")
+        changed = True
+    changed |= write_sha256sums(out, hashes, "*.gz")
+    return changed
 
 
 def build_conda_standins(mirror: Path, hashes: HashCache, log) -> Optional[bool]:
@@ -487,6 +524,7 @@ def mirror_status(mirror: Path) -> int:
         "uv": (mirror / "uv" / UV_VERSION / f"uv-{UV_TRIPLE}.tar.gz").is_file(),
         "miniconda": any((mirror / "miniconda").glob("Miniconda3-*.sh")),
         "miniforge": any((mirror / "miniforge").glob("*/Miniforge3-*.sh")),
+        "mnist": (mirror / "mnist" / "SHA256SUMS").is_file(),
         "manifest.json": (mirror / MANIFEST_NAME).is_file(),
     }
     for part, ok in checks.items():
@@ -527,6 +565,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     results["conda stand-in"] = None if args.skip_conda else build_conda_standins(mirror, hashes, log)
     if args.skip_conda:
         log("  SKIPPED: --skip-conda")
+    log("mnist/ (scikit-learn's digits as MNIST IDX files):")
+    results["mnist"] = build_mnist(mirror, hashes, log)
     manifest = build_manifest(mirror, hashes, versions(args.torch_wheel))
     results["manifest.json"] = write_if_changed(mirror / MANIFEST_NAME, json.dumps(manifest, indent=1) + "\n")
     hashes.save()

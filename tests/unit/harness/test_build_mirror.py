@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import sys
 import tarfile
 import zipfile
 from html.parser import HTMLParser
@@ -274,3 +275,26 @@ def test_print_env_names_the_pinned_versions(capsys):
     assert lines["TORCHFLEET_UV_VERSION"] == bm.UV_VERSION
     assert lines["TORCHFLEET_MINICONDA_VERSION"] == "py311_25.11.1-1"
     assert lines["TORCHFLEET_MINIFORGE_VERSION"] == "25.11.0-1"
+
+
+def test_mnist_section_writes_the_four_files_and_their_sha256sums(tmp_path):
+    pytest.importorskip("sklearn")
+    messages: list[str] = []
+    assert bm.build_mnist(tmp_path, bm.HashCache(None), messages.append, Path(sys.executable)) is True
+    out = tmp_path / "mnist"
+    sums = dict(reversed(line.split("  ", 1)) for line in (out / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == set(bm.MNIST_FILES)
+    for name, digest in sums.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    # Same inputs: nothing to do; the files are reproducible byte for byte.
+    assert bm.build_mnist(tmp_path, bm.HashCache(None), messages.append, Path(sys.executable)) is False
+    manifest = bm.build_manifest(tmp_path, bm.HashCache(None), {})
+    assert {f["section"] for f in manifest["files"]} == {"mnist"}
+    assert manifest["sections"]["mnist"]["present"] is True
+
+
+def test_mnist_section_is_skipped_with_a_message_without_its_python(tmp_path):
+    messages: list[str] = []
+    assert bm.build_mnist(tmp_path, bm.HashCache(None), messages.append, tmp_path / "no-python") is None
+    assert any("SKIPPED" in m for m in messages)
+    assert not (tmp_path / "mnist").exists()
