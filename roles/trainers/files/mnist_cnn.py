@@ -571,6 +571,11 @@ def main(argv=None) -> int:
         if not args.output:
             ctx.stream = sys.stderr
         run(args, ctx, data)
+        if ctx.distributed:
+            # Rank 0 still evaluates and saves after the others have their results. Tearing down gloo
+            # while a peer still holds its connections aborts the process ("terminate called without an
+            # active exception"), so every rank leaves the group together.
+            dist.barrier()
     except UsageError as exc:
         where = f"{SCRIPT} rank {os.environ.get('RANK')}" if args.distributed and "RANK" in os.environ else SCRIPT
         print(f"{where}: error: {exc}", file=sys.stderr, flush=True)
