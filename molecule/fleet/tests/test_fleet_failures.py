@@ -44,7 +44,7 @@ def test_corrupt_data_on_one_host_fails_the_job_naming_it(hosts, tmp_path, clean
         repo_root,
         tmp_path,
         {"tf-fleet-2": {"trainers_data_dir": "/tmp/bad-mnist", "trainers_data_download": False}},
-        {"trainers_timeout": 120},
+        {"trainers_timeout": 60},
     )
     output = " ".join((result.stdout + result.stderr).split())  # the callback wraps long messages
     assert result.returncode != 0, output
@@ -76,3 +76,22 @@ def test_a_host_that_never_joins_times_out_and_the_job_is_stopped_everywhere(
     for name, host in hosts.items():
         assert job_processes(host) == [], name
         assert "sleep 600" not in host.check_output("ps -eo args"), name
+
+
+@pytest.fixture
+def stopped_host(hosts):
+    """tf-fleet-3 powered off for one test: its container stops, so Ansible cannot reach it."""
+    subprocess.run(["podman", "stop", "--time=2", "tf-fleet-3"], check=True, capture_output=True)
+    yield "tf-fleet-3"
+    subprocess.run(["podman", "start", "tf-fleet-3"], check=True, capture_output=True)
+
+
+def test_an_unreachable_host_fails_the_job_naming_it(hosts, tmp_path, stopped_host, repo_root, job_processes):
+    result = _train(repo_root, tmp_path, {}, {"trainers_timeout": 15})
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output
+    assert f"failed on {stopped_host}." in output, output
+    assert f"{stopped_host}: took no part (unreachable, or failed before the launch)" in output, output
+    for name in ("tf-fleet-1", "tf-fleet-2"):
+        assert f"{name}: still running after 15 s" in output, output
+        assert job_processes(hosts[name]) == [], name
