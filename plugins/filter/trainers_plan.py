@@ -1,0 +1,29 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter: check a trainers request and decide its paths for a host (thin wrapper over module_utils)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers
+
+
+def trainers_plan(facts, **options):
+    if not isinstance(facts, dict):
+        raise AnsibleFilterError(f"trainers_plan takes the host's ansible_facts, not {type(facts).__name__}")
+    try:
+        return _trainers.plan(facts.get("system"), home=facts.get("user_dir") or "", **options)
+    except (_trainers.TrainersPlanError, TypeError) as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def trainers_single_run(host_plan, script, inputs, script_sha1):
+    try:
+        return _trainers.single_run(host_plan, script, inputs, script_sha1)
+    except (_trainers.TrainersPlanError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"trainers_single_run: {exc}") from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"trainers_plan": trainers_plan, "trainers_single_run": trainers_single_run}

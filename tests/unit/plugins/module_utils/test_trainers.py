@@ -1,0 +1,415 @@
+"""Where the trainers go and how each run starts, on Linux, macOS and Windows (module_utils._trainers)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers as tr
+
+HOMES = {"Linux": "/home/ana", "Darwin": "/Users/ana", "Windows": "C:\\Users\\ana"}
+SCRIPT_SHA1 = {"linear_regression": "1" * 40, "mnist_cnn": "2" * 40}
+
+
+def make_plan(system="Linux", **options):
+    options.setdefault("home", HOMES.get(tr.normalise_system(system), ""))
+    options.setdefault("python", "/opt/torchfleet/envs/pytorch_env/bin/python")
+    return tr.plan(system, **options)
+
+
+def inputs(python="/opt/torchfleet/envs/pytorch_env/bin/python", data=None, **changes):
+    values = {
+        "data": data if data is not None else ["a" * 40, "b" * 40, "c" * 40, "d" * 40],
+        "python": python,
+        "epochs": 2,
+        "limit": 512,
+        "device": "auto",
+        "seed": 0,
+    }
+    values.update(changes)
+    return values
+
+
+# --- OS, scope and privilege -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [("Linux", "Linux"), ("Darwin", "Darwin"), ("Win32NT", "Windows"), ("Windows", "Windows"), (" linux ", "Linux")],
+)
+def test_systems_as_ansible_reports_them(reported, expected):
+    assert tr.normalise_system(reported) == expected
+
+
+@pytest.mark.parametrize("reported", ["FreeBSD", "", None, "SunOS"])
+def test_an_unsupported_os_is_refused_naming_it(reported):
+    with pytest.raises(tr.TrainersPlanError, match=r"Linux, macOS \(Darwin\) and Windows.*Leave it out of the play"):
+        tr.plan(reported, home="/home/ana")
+
+
+@pytest.mark.parametrize(
+    ("system", "scope", "resolved", "become"),
+    [
+        ("Linux", "auto", "system", True),
+        ("Linux", "system", "system", True),
+        ("Linux", "user", "user", False),
+        ("Darwin", "auto", "user", False),
+        ("Darwin", "system", "system", True),
+        ("Darwin", "user", "user", False),
+        # Windows has no sudo: system scope needs an administrator connection, nothing escalates.
+        ("Win32NT", "auto", "system", False),
+        ("Win32NT", "system", "system", False),
+        ("Win32NT", "user", "user", False),
+    ],
+)
+def test_scope_and_become_per_os(system, scope, resolved, become):
+    result = make_plan(system, scope=scope)
+    assert result["scope"] == resolved
+    assert result["become"] is become
+    assert tr.needs_become(scope, system) is become
+
+
+def test_an_unknown_scope_is_refused():
+    with pytest.raises(tr.TrainersPlanError, match="trainers_scope 'global' is not one of auto, system, user"):
+        make_plan(scope="global")
+
+
+@pytest.mark.parametrize(
+    ("system", "scope", "expected"),
+    [
+        ("Linux", "system", "/opt/torchfleet/trainers"),
+        ("Linux", "user", "/home/ana/.local/share/torchfleet/trainers"),
+        ("Darwin", "auto", "/Users/ana/.local/share/torchfleet/trainers"),
+        ("Darwin", "system", "/opt/torchfleet/trainers"),
+        ("Win32NT", "auto", "C:\\ProgramData\\torchfleet\\trainers"),
+        ("Win32NT", "user", "C:\\Users\\ana\\AppData\\Local\\torchfleet\\trainers"),
+    ],
+)
+def test_default_directory_per_os_and_scope(system, scope, expected):
+    result = make_plan(system, scope=scope)
+    assert result["dir"] == expected
+    sep = "\\" if system == "Win32NT" else "/"
+    assert result["sep"] == sep
+    assert result["scripts_dir"] == expected + sep + "scripts"
+    assert result["runs_dir"] == expected + sep + "runs"
+    assert result["data_dir"] == sep.join([expected, "data", "mnist"])
+
+
+def test_user_scope_without_a_home_directory_says_to_set_trainers_dir():
+    with pytest.raises(tr.TrainersPlanError, match=r"user_dir.*set trainers_dir"):
+        tr.plan("Linux", home="", scope="user")
+    assert tr.plan("Linux", home="", scope="user", trainers_dir="/srv/trainers")["dir"] == "/srv/trainers"
+
+
+def test_family_chooses_the_task_files():
+    assert make_plan("Linux")["family"] == "posix"
+    assert make_plan("Darwin")["family"] == "posix"
+    assert make_plan("Win32NT")["family"] == "windows"
+
+
+# --- explicit paths ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("system", "given", "expected"),
+    [
+        ("Linux", "/srv/trainers/", "/srv/trainers"),
+        ("Darwin", "/Volumes/lab/trainers", "/Volumes/lab/trainers"),
+        ("Win32NT", "D:\\lab\\trainers\\", "D:\\lab\\trainers"),
+        ("Win32NT", "D:/lab/trainers", "D:\\lab\\trainers"),
+        ("Win32NT", "\\\\filer\\lab\\trainers", "\\\\filer\\lab\\trainers"),
+    ],
+)
+def test_explicit_trainers_dir_in_the_hosts_own_form(system, given, expected):
+    result = make_plan(system, trainers_dir=given)
+    assert result["dir"] == expected
+    assert result["directories"][:3] == [expected, result["scripts_dir"], result["runs_dir"]]
+
+
+@pytest.mark.parametrize(
+    ("system", "given"),
+    [
+        ("Linux", "trainers"),
+        ("Linux", "~/trainers"),
+        ("Darwin", "./trainers"),
+        ("Win32NT", "trainers"),
+        ("Win32NT", "C:trainers"),
+        ("Win32NT", "\\trainers"),
+        ("Win32NT", "/opt/torchfleet/trainers"),
+    ],
+)
+def test_relative_trainers_dir_is_refused_with_an_example_for_the_os(system, given):
+    example = "C:\\ProgramData" if system == "Win32NT" else "/opt/torchfleet/trainers"
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan(system, trainers_dir=given)
+    assert f"trainers_dir ({given!r}) must be empty or an absolute path such as {example}" in str(caught.value)
+
+
+@pytest.mark.parametrize(("system", "given"), [("Linux", "data/mnist"), ("Win32NT", "data\\mnist")])
+def test_relative_data_dir_is_refused(system, given):
+    with pytest.raises(tr.TrainersPlanError, match=r"trainers_data_dir .*must be empty or an absolute path"):
+        make_plan(system, data_dir=given)
+
+
+def test_explicit_data_dir_is_used_as_is_and_not_created_without_download():
+    result = make_plan("Win32NT", data_dir="E:/datasets/mnist", data_download=False)
+    assert result["data_dir"] == "E:\\datasets\\mnist"
+    assert result["data"][0]["dest"] == "E:\\datasets\\mnist\\train-images-idx3-ubyte.gz"
+    assert result["data_dir"] not in result["directories"]
+    assert result["download"] is False
+
+
+# --- scripts and data --------------------------------------------------------------------------------------
+
+
+def test_scripts_per_os_stop_job_only_where_distributed_runs_happen():
+    linux = make_plan("Linux")
+    assert [s["src"] for s in linux["scripts"]] == ["linear_regression.py", "mnist_cnn.py", "stop_job.py"]
+    assert linux["scripts"][0]["dest"] == "/opt/torchfleet/trainers/scripts/linear_regression.py"
+    windows = make_plan("Win32NT")
+    assert [s["src"] for s in windows["scripts"]] == ["linear_regression.py", "mnist_cnn.py"]
+    assert windows["scripts"][1]["dest"] == "C:\\ProgramData\\torchfleet\\trainers\\scripts\\mnist_cnn.py"
+    assert [s["src"] for s in make_plan("Darwin")["scripts"]] == ["linear_regression.py", "mnist_cnn.py"]
+
+
+def test_public_data_is_verified_by_the_known_sums():
+    result = make_plan("Linux")
+    assert result["data_url"] == tr.MNIST_UPSTREAM
+    first = result["data"][0]
+    assert first["url"] == tr.MNIST_UPSTREAM + "train-images-idx3-ubyte.gz"
+    assert first["sha256"] == tr.MNIST_UPSTREAM_SHA256["train-images-idx3-ubyte.gz"]
+    assert first["checksum_url"] is None
+    assert first["checksum"] == "sha256:" + first["sha256"]
+    assert [f["name"] for f in result["data"]] == list(tr.MNIST_FILES)
+
+
+@pytest.mark.parametrize("mirror", ["http://mirror.lab:8765", "http://mirror.lab:8765/"])
+def test_a_mirror_serves_mnist_verified_by_its_sha256sums(mirror):
+    result = make_plan("Win32NT", mirror_url=mirror)
+    assert result["data_url"] == "http://mirror.lab:8765/mnist/"
+    last = result["data"][-1]
+    assert last["url"] == "http://mirror.lab:8765/mnist/t10k-labels-idx1-ubyte.gz"
+    assert last["sha256"] is None
+    assert last["checksum_url"] == "http://mirror.lab:8765/mnist/SHA256SUMS"
+    assert last["checksum"] == "sha256:http://mirror.lab:8765/mnist/SHA256SUMS"
+    assert last["dest"] == "C:\\ProgramData\\torchfleet\\trainers\\data\\mnist\\t10k-labels-idx1-ubyte.gz"
+
+
+def test_an_explicit_url_wins_over_the_mirror_and_an_explicit_sum_over_everything():
+    digest = "AB" * 32
+    result = make_plan(
+        "Linux",
+        mirror_url="http://mirror.lab",
+        data_url="https://data.example/mnist//",
+        data_sha256={"train-labels-idx1-ubyte.gz": digest},
+    )
+    assert result["data_url"] == "https://data.example/mnist/"
+    by_name = {f["name"]: f for f in result["data"]}
+    assert by_name["train-labels-idx1-ubyte.gz"]["sha256"] == digest.lower()
+    assert by_name["train-labels-idx1-ubyte.gz"]["checksum_url"] is None
+    assert by_name["train-images-idx3-ubyte.gz"]["checksum"] == "sha256:https://data.example/mnist/SHA256SUMS"
+
+
+def test_malformed_or_unknown_sums_are_refused():
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan(data_sha256={"train-images-idx3-ubyte.gz": "abc123", "mnist-train.gz": "0" * 64})
+    assert "'mnist-train.gz', which is none of train-images-idx3-ubyte.gz" in str(caught.value)
+    assert "('abc123') is not a SHA-256" in str(caught.value)
+
+
+def test_download_only_when_asked_and_mnist_cnn_runs():
+    assert make_plan(run=["linear_regression"])["download"] is False
+    assert make_plan(run=["mnist_cnn"], data_download="false")["download"] is False
+    assert make_plan(run=["mnist_cnn"])["download"] is True
+    # The data directory is still made when downloads are on, as before.
+    assert make_plan(run=["linear_regression"])["directories"][-1].endswith("/data/mnist")
+
+
+# --- parameters --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"device": "gpu"}, r"trainers_device .*'gpu'.* must be auto, cpu, mps, cuda or cuda:N"),
+        ({"device": "cuda:x"}, r"must be auto, cpu, mps, cuda or cuda:N"),
+        ({"epochs": 0}, r"trainers_epochs \(0\) must be a whole number, at least 1"),
+        ({"epochs": "two"}, r"trainers_epochs \('two'\) must be a whole number"),
+        ({"limit": -1}, r"trainers_limit \(-1\) must be a whole number, 0"),
+        ({"seed": "x"}, r"trainers_seed \('x'\) must be a whole number"),
+        ({"nproc_per_node": 0}, r"trainers_nproc_per_node \(0\) must be a whole number, at least 1"),
+        ({"timeout": 5}, r"trainers_timeout \(5\) must be a whole number of seconds, at least 10"),
+        ({"run": ["linear_regression", "resnet"]}, r"may only name linear_regression, mnist_cnn; resnet is not"),
+        ({"run": "mnist_cnn"}, r"trainers_run \('mnist_cnn'\) must be a list"),
+        ({"data_sha256": ["x"]}, "trainers_data_sha256 must be a mapping"),
+    ],
+)
+def test_bad_parameters_are_refused_with_what_to_change(options, message):
+    with pytest.raises(tr.TrainersPlanError, match=message):
+        make_plan("Linux", **options)
+
+
+def test_numbers_from_extra_vars_arrive_as_strings_and_are_accepted():
+    result = make_plan("Linux", epochs="3", limit="0", seed="-1", nproc_per_node="2", timeout="60")
+    assert (result["epochs"], result["limit"], result["seed"]) == (3, 0, -1)
+
+
+@pytest.mark.parametrize(
+    ("system", "device", "ok"),
+    [
+        ("Linux", "auto", True),
+        ("Linux", "cuda:1", True),
+        ("Linux", "mps", False),
+        ("Win32NT", "cuda", True),
+        ("Win32NT", "mps", False),
+        ("Darwin", "mps", True),
+        ("Darwin", "auto", True),
+        ("Darwin", "cpu", True),
+        ("Darwin", "cuda", False),
+    ],
+)
+def test_devices_each_os_can_have(system, device, ok):
+    if ok:
+        assert make_plan(system, device=device)["device"] == device
+    else:
+        with pytest.raises(tr.TrainersPlanError, match="macOS"):
+            make_plan(system, device=device)
+
+
+def test_every_problem_is_reported_at_once_naming_the_host():
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan("Win32NT", host="win1", trainers_dir="trainers", device="mps", epochs=0)
+    message = str(caught.value)
+    assert message.startswith("Check the trainers variables on win1: ")
+    for part in ("trainers_epochs", "trainers_device mps", "trainers_dir"):
+        assert part in message
+
+
+# --- distributed runs --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("system", "name"), [("Darwin", "macOS"), ("Win32NT", "Windows")])
+def test_distributed_is_refused_off_linux_with_the_way_out(system, name):
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan(system, host="box1", distributed=True, group="lab")
+    message = str(caught.value)
+    assert f"box1 runs {name}" in message
+    assert "Linux only" in message
+    assert "trainers_distributed: false" in message
+    assert "leave box1 out of trainers_group" in message
+
+
+def test_distributed_is_refused_on_linux_when_the_group_holds_other_oses():
+    systems = {"lin1": "Linux", "lin2": "Linux", "mac1": "Darwin", "win1": "Win32NT", "gone": ""}
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan("Linux", host="lin1", distributed=True, group="lab", group_systems=systems)
+    message = str(caught.value)
+    assert "trainers_group (lab) holds hosts that are not Linux: mac1 (macOS), win1 (Windows)" in message
+    assert "gone" not in message  # no facts: the distributed run names an unreachable host itself
+    assert "Leave those hosts out of trainers_group" in message
+
+
+def test_distributed_across_linux_hosts_is_planned():
+    result = make_plan("Linux", distributed=True, group_systems={"lin1": "Linux", "lin2": "Linux"})
+    assert result["distributed"] is True
+
+
+@pytest.mark.parametrize("system", ["Darwin", "Win32NT"])
+def test_distributed_off_or_without_mnist_cnn_needs_no_linux(system):
+    assert make_plan(system, distributed="false")["distributed"] is False
+    assert make_plan(system, distributed=True, run=["linear_regression"])["distributed"] is False
+
+
+# --- single-host runs --------------------------------------------------------------------------------------
+
+# What run.yml computed in YAML up to commit 7090707; run names must stay the same so that hosts trained by
+# earlier releases do not train again.
+_LEGACY_KEY = """{{ (__trainers_inputs
+          | combine({'script': __trainers_script_sha1[__trainers_script], 'mode': 'single'},
+                    ({'data': []} if __trainers_script == 'linear_regression' else {}))
+          | to_json(sort_keys=true) | hash('sha1'))[:12] }}"""
+
+
+@pytest.mark.parametrize("script", tr.KNOWN_TRAINERS)
+@pytest.mark.parametrize(
+    "values",
+    [
+        inputs(),
+        inputs(python="C:\\envs\\pytorch_env\\python.exe", device="cuda:0", seed=7),
+        inputs(data=["missing"] * 4),
+    ],
+)
+def test_run_key_is_the_one_the_yaml_computed(script, values):
+    templar = Templar(
+        loader=DataLoader(),
+        variables={"__trainers_inputs": values, "__trainers_script": script, "__trainers_script_sha1": SCRIPT_SHA1},
+    )
+    assert tr.run_key(values, script, SCRIPT_SHA1[script]) == templar.template(trust_as_template(_LEGACY_KEY))
+
+
+def test_linear_regression_does_not_depend_on_the_data_but_mnist_cnn_does():
+    before, after = inputs(), inputs(data=["e" * 40] * 4)
+    assert tr.run_key(before, "linear_regression", "1") == tr.run_key(after, "linear_regression", "1")
+    assert tr.run_key(before, "mnist_cnn", "1") != tr.run_key(after, "mnist_cnn", "1")
+    assert tr.run_key(before, "mnist_cnn", "1") != tr.run_key(inputs(epochs=3), "mnist_cnn", "1")
+
+
+def test_linux_mnist_cnn_run():
+    result = make_plan("Linux")
+    run = tr.single_run(result, "mnist_cnn", inputs(), SCRIPT_SHA1["mnist_cnn"])
+    key = tr.run_key(inputs(), "mnist_cnn", SCRIPT_SHA1["mnist_cnn"])
+    assert run["key"] == key
+    assert run["output"] == f"/opt/torchfleet/trainers/runs/mnist_cnn-{key}.json"
+    assert run["argv"] == [
+        "/opt/torchfleet/envs/pytorch_env/bin/python",
+        "/opt/torchfleet/trainers/scripts/mnist_cnn.py",
+        "--epochs",
+        "2",
+        "--device",
+        "auto",
+        "--seed",
+        "0",
+        "--data-dir",
+        "/opt/torchfleet/trainers/data/mnist",
+        "--limit",
+        "512",
+        "--output",
+        run["output"],
+    ]
+
+
+def test_windows_runs_call_python_exe_by_its_path():
+    python = "C:\\ProgramData\\miniforge3\\envs\\pytorch_env\\python.exe"
+    result = make_plan("Win32NT", scope="user", python=python, device="cuda", epochs="3")
+    run = tr.single_run(result, "linear_regression", inputs(python=python), SCRIPT_SHA1["linear_regression"])
+    base = "C:\\Users\\ana\\AppData\\Local\\torchfleet\\trainers"
+    assert run["output"] == f"{base}\\runs\\linear_regression-{run['key']}.json"
+    assert run["argv"] == [
+        python,
+        f"{base}\\scripts\\linear_regression.py",
+        "--epochs",
+        "3",
+        "--device",
+        "cuda",
+        "--seed",
+        "0",
+        "--output",
+        run["output"],
+    ]
+    assert not any("activate" in part for part in run["argv"])
+
+
+def test_macos_user_run_trains_on_auto_and_leaves_out_the_limit_when_zero():
+    result = make_plan("Darwin", python="/Users/ana/miniforge3/envs/pytorch_env/bin/python", limit=0)
+    run = tr.single_run(result, "mnist_cnn", inputs(limit=0), SCRIPT_SHA1["mnist_cnn"])
+    assert run["argv"][1] == "/Users/ana/.local/share/torchfleet/trainers/scripts/mnist_cnn.py"
+    assert "--limit" not in run["argv"]
+    assert run["argv"][run["argv"].index("--device") + 1] == "auto"  # cuda, then mps, then cpu, in the script
+    assert run["argv"][run["argv"].index("--data-dir") + 1] == "/Users/ana/.local/share/torchfleet/trainers/data/mnist"
+
+
+def test_a_run_needs_an_interpreter_and_a_known_trainer():
+    with pytest.raises(tr.TrainersPlanError, match=r"pytorch_env role first.*trainers_python"):
+        tr.single_run(make_plan(python=""), "mnist_cnn", inputs(), "1")
+    with pytest.raises(tr.TrainersPlanError, match="'resnet' is not a trainer"):
+        tr.single_run(make_plan(), "resnet", inputs(), "1")
