@@ -1,11 +1,16 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: describe the Miniconda/Miniforge installer for a host (thin wrapper over module_utils)."""
+"""Filters: describe the Miniconda/Miniforge installer for a host, and decide what to do with its prefix.
+
+Thin wrappers over module_utils (_conda_installer, _conda_prefix): every OS-dependent decision is made there.
+"""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
 
 
 def conda_installer(
@@ -20,17 +25,27 @@ def conda_installer(
     base_url=None,
     sha256=None,
     upgrade=False,
-    install_type="JustMe",
+    install_type="",
     add_to_path=False,
     register_python=False,
+    marker=cp.DEFAULT_MARKER,
 ):
     try:
         info = ci.installer(distribution, version, system, machine, base_url=base_url or None, sha256=sha256)
+        scope = ci.resolve_scope(scope, system)
         if not prefix:
             prefix = ci.default_prefix(distribution, system, scope, home or "")
         ci.check_prefix(prefix, system)
-        sep = "\\" if info["os"] == "Windows" else "/"
-        info["path"] = cache_dir.rstrip("\\/") + sep + info["filename"]
+        if not cache_dir:
+            cache_dir = ci.default_cache_dir(system, scope, home or "")
+        install_type = install_type or ci.install_type(scope, system)
+        info["system"] = ci.normalise_system(system)
+        info["family"] = ci.family(system)
+        info["scope"] = scope
+        info["install_type"] = install_type
+        info["become"] = ci.needs_become(scope, system)
+        info["cache_dir"] = cache_dir
+        info["path"] = ci.prefix_path(cache_dir, system, info["filename"])
         info["checksum"] = ci.checksum(info)
         info["argv"] = ci.install_command(
             info,
@@ -41,13 +56,39 @@ def conda_installer(
             add_to_path=add_to_path,
             register_python=register_python,
         )
+        info["notes"] = ci.install_notes(info, install_type, add_to_path=add_to_path)
         info["prefix"] = prefix
+        info["condarc"] = ci.condarc_path(prefix, system)
+        info["marker"] = ci.marker_path(prefix, system, marker)
+        info["uninstaller"] = (
+            ci.prefix_path(prefix, system, ci.uninstaller_name(distribution)) if info["kind"] == "exe" else None
+        )
+        info["tos_channels"] = ci.tos_channels(system)
         info.update(ci.executables(prefix, system))
     except ci.InstallerError as exc:
         raise AnsibleFilterError(str(exc)) from exc
     return info
 
 
+def conda_prefix_plan(state, distribution, version, system, prefix, upgrade=False):
+    """``state`` is the registered result of torchfleet.lab.conda_prefix_info."""
+    if not isinstance(state, dict) or "state" not in state:
+        raise AnsibleFilterError("conda_prefix_plan expects the registered result of torchfleet.lab.conda_prefix_info")
+    try:
+        return cp.plan(
+            state.get("state"),
+            state.get("problems") or [],
+            state.get("marker"),
+            distribution,
+            version,
+            system,
+            prefix,
+            upgrade=boolean(upgrade, strict=False),
+        )
+    except (ValueError, ci.InstallerError) as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 class FilterModule:
     def filters(self):
-        return {"conda_installer": conda_installer}
+        return {"conda_installer": conda_installer, "conda_prefix_plan": conda_prefix_plan}

@@ -14,6 +14,10 @@ Sources:
 - ``.sh`` options ``-b -p -u``: constructor ``header.sh``; ``.exe`` options ``/S /InstallationType
   /AddToPath /RegisterPython /D=`` (last, unquoted): constructor ``nsis/main.nsi.tmpl`` and the conda
   docs' Windows silent-install page.
+- Windows prefix layout (``Uninstall-<NAME>.exe`` written last, ``/AddToPath`` ignored for AllUsers since
+  Miniconda 4.12.0, CVE-2022-26526): constructor ``nsis/main.nsi.tmpl``.
+- Anaconda's channel terms cover conda's ``default_channels``, which add ``pkgs/msys2`` on Windows:
+  conda ``base/constants.py`` and anaconda/conda-anaconda-tos.
 """
 
 import re
@@ -52,6 +56,22 @@ _ARCHES = {
     ("Windows", "x86_64"): "x86_64",
 }
 
+# ansible_facts['system'] as Ansible reports it, per installer OS name (Windows reports Win32NT).
+_SYSTEMS = {"Linux": "Linux", "MacOSX": "Darwin", "Windows": "Windows"}
+
+SCOPES = ("auto", "system", "user")
+
+# Where `miniconda_scope: auto` lands: macOS installs belong to the user (Homebrew-style, no root),
+# Linux and Windows lab machines share one installation.
+_AUTO_SCOPE = {"Linux": "system", "MacOSX": "user", "Windows": "system"}
+
+# The Windows installer's /InstallationType for each scope.
+_INSTALL_TYPES = {"system": "AllUsers", "user": "JustMe"}
+
+# The channels behind `defaults` whose terms must be accepted (conda's default_channels).
+_TOS_CHANNELS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
+_TOS_CHANNELS_WINDOWS = (*_TOS_CHANNELS, "https://repo.anaconda.com/pkgs/msys2")
+
 _MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 
 
@@ -66,6 +86,43 @@ def normalise_os(system):
             f"Unknown operating system {system!r}: expected Linux, Darwin or Windows (ansible_facts['system'])."
         )
     return name
+
+
+def normalise_system(system):
+    """``Linux``, ``Darwin`` or ``Windows`` for any spelling ``ansible_facts['system']`` has (Win32NT)."""
+    return _SYSTEMS[normalise_os(system)]
+
+
+def family(system):
+    """``windows`` (PowerShell modules, .exe installer) or ``posix`` (Python modules, .sh installer)."""
+    return "windows" if normalise_os(system) == "Windows" else "posix"
+
+
+def resolve_scope(scope, system):
+    """Turn ``miniconda_scope`` into ``system`` or ``user``; ``auto`` depends on the OS only, never on facts
+    beyond ``ansible_facts['system']``."""
+    value = str(scope or "").strip().lower()
+    if value not in SCOPES:
+        raise InstallerError(f"Unknown scope {scope!r}: set miniconda_scope to auto, system or user.")
+    if value == "auto":
+        return _AUTO_SCOPE[normalise_os(system)]
+    return value
+
+
+def install_type(scope, system="Windows"):
+    """The Windows installer's /InstallationType for a scope (system: AllUsers, user: JustMe)."""
+    return _INSTALL_TYPES[resolve_scope(scope, system)]
+
+
+def needs_become(scope, system):
+    """Whether the work runs with privilege escalation: system scope on Linux and macOS (sudo to root).
+    Windows has no sudo; a system-scope install there needs an administrator connection instead."""
+    return family(system) == "posix" and resolve_scope(scope, system) == "system"
+
+
+def tos_channels(system):
+    """The channels whose Anaconda terms `defaults` brings in on this OS."""
+    return list(_TOS_CHANNELS_WINDOWS if normalise_os(system) == "Windows" else _TOS_CHANNELS)
 
 
 def normalise_arch(os_name, machine):
@@ -168,8 +225,7 @@ def default_prefix(distribution, system, scope, home):
     """Where a scope's installation goes when miniconda_prefix is empty."""
     os_name = normalise_os(system)
     dirname = {"miniconda": "miniconda3", "miniforge": "miniforge3"}[distribution]
-    if scope not in ("system", "user"):
-        raise InstallerError(f"Unknown scope {scope!r}: set miniconda_scope to system or user.")
+    scope = resolve_scope(scope, system)
     if os_name == "Windows":
         if scope == "system":
             return "C:\\ProgramData\\" + dirname
@@ -177,6 +233,19 @@ def default_prefix(distribution, system, scope, home):
     if scope == "system":
         return "/opt/" + dirname
     return home.rstrip("/") + "/" + dirname
+
+
+def default_cache_dir(system, scope, home):
+    """Where the installer is downloaded to when miniconda_cache_dir is empty."""
+    os_name = normalise_os(system)
+    scope = resolve_scope(scope, system)
+    if os_name == "Windows":
+        if scope == "system":
+            return "C:\\ProgramData\\torchfleet\\cache"
+        return home.rstrip("\\/") + "\\AppData\\Local\\torchfleet\\cache"
+    if scope == "system":
+        return "/var/cache/torchfleet"
+    return home.rstrip("/") + "/.cache/torchfleet"
 
 
 def check_prefix(prefix, system):
@@ -192,6 +261,11 @@ def check_prefix(prefix, system):
             raise InstallerError(
                 "miniconda_prefix {!r} contains characters the Windows installer refuses ({}); choose a path "
                 "of plain ASCII letters, digits, '_', '-', '.' and backslashes.".format(prefix, "".join(bad) or "space")
+            )
+        if prefix.rstrip("\\").lower()[2:] in ("", "\\windows", "\\programdata", "\\users"):
+            raise InstallerError(
+                f"miniconda_prefix {prefix!r} is a system directory; choose a dedicated one such as "
+                "C:\\ProgramData\\miniconda3."
             )
         return prefix
     if not (prefix or "").startswith("/"):
@@ -228,6 +302,41 @@ def install_command(
     # /D= must come last and unquoted, even with spaces (NSIS rule).
     argv.append(f"/D={prefix}")
     return argv
+
+
+def install_notes(info, install_type, add_to_path=False):
+    """What the installer will not do as asked, said before it runs."""
+    notes = []
+    if info["kind"] == "exe" and add_to_path and install_type == "AllUsers":
+        notes.append(
+            "miniconda_windows_add_to_path is ignored for an all-users install (miniconda_scope: system): the "
+            "installer refuses /AddToPath=1 there since Miniconda 4.12.0 (CVE-2022-26526). Call conda by its full "
+            "path (torchfleet_conda.conda) or install with miniconda_scope: user."
+        )
+    return notes
+
+
+def uninstaller_name(distribution):
+    """The uninstaller the Windows installer writes last into the prefix (``Uninstall-<NAME>.exe``)."""
+    if distribution not in DISTRIBUTIONS:
+        raise InstallerError(f"Unknown distribution {distribution!r}.")
+    return "Uninstall-{}.exe".format({"miniconda": "Miniconda3", "miniforge": "Miniforge3"}[distribution])
+
+
+def prefix_path(prefix, system, *parts):
+    """A path inside the prefix with the host's separator."""
+    sep = "\\" if normalise_os(system) == "Windows" else "/"
+    return sep.join([prefix.rstrip("\\/"), *parts])
+
+
+def condarc_path(prefix, system):
+    """The installation's own .condarc (conda's sys_rc_path, ``<root>/.condarc``)."""
+    return prefix_path(prefix, system, ".condarc")
+
+
+def marker_path(prefix, system, marker):
+    """Where the role records what it installed (``conda-meta/<marker>``)."""
+    return prefix_path(prefix, system, "conda-meta", marker)
 
 
 def executables(prefix, system):

@@ -12,8 +12,10 @@ description:
   - Inspects an installation prefix without changing it and classifies it as absent, empty, complete,
     interrupted (left half-made by an installer that did not finish) or foreign (a directory that is not
     a conda installation and must not be touched).
-  - A complete prefix has C(bin/conda) and C(condabin/conda) (Windows C(Scripts\conda.exe)), a non-empty
-    C(conda-meta/history), none of the installer's temporary files, and a C(conda info --json) that parses.
+  - A complete prefix has C(bin/conda) and C(condabin/conda), a non-empty C(conda-meta/history), none of the
+    installer's temporary files, and a C(conda info --json) that parses.
+  - On Windows a complete prefix has C(Scripts\conda.exe), C(condabin\conda.bat), a non-empty
+    C(conda-meta\history), the C(Uninstall-<NAME>.exe) the installer writes last, and no C(tmp) left over.
   - Reads the marker the C(torchfleet.lab.miniconda) role writes after a successful install
     (C(conda-meta/torchfleet-install.json)) and the constructor's C(.installer.info).
 author:
@@ -36,10 +38,17 @@ attributes:
     support: none
   platform:
     support: full
-    platforms: posix
+    platforms: [posix, windows]
+    details:
+      - On Windows the module's action plugin reads the prefix through the read-only built-in modules
+        M(ansible.windows.win_stat), M(ansible.windows.win_find), M(ansible.windows.slurp) and runs
+        C(Scripts\conda.exe info --json) with M(ansible.windows.win_command); the rules are the same.
 notes:
-  - The rules follow conda/constructor's installer templates (C(header.sh)), which create C(install_tmp/)
-    and the C(preconda)/C(postconda) archives while they run and remove them at the end.
+  - The rules follow conda/constructor's installer templates. C(header.sh) creates C(install_tmp/) and the
+    C(preconda)/C(postconda) archives while it runs and removes them at the end; the Windows installer
+    (C(nsis/main.nsi.tmpl)) works in C(PREFIX\tmp) and writes C(Uninstall-<NAME>.exe) last.
+requirements:
+  - ansible.windows (for Windows hosts)
 """
 
 EXAMPLES = r"""
@@ -47,6 +56,10 @@ EXAMPLES = r"""
   torchfleet.lab.conda_prefix_info:
     prefix: /opt/miniconda3
   register: __miniconda_prefix_state
+
+- name: Inspect a Miniforge prefix on a Windows host
+  torchfleet.lab.conda_prefix_info:
+    prefix: C:\ProgramData\miniforge3
 
 - name: Refuse a foreign directory
   ansible.builtin.assert:
@@ -84,99 +97,64 @@ root_prefix:
   description: C(root_prefix) from C(conda info --json) when the prefix is complete.
   returned: always
   type: str
+installed_for:
+  description:
+    - C(user) when the installer left C(.nonadmin) (a Windows JustMe install, a C(.sh) install by a non-root
+      user), else C(system); null when the prefix holds no installation.
+  returned: always
+  type: str
+  sample: system
 """
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-
-# Left behind by constructor's .sh installer when it stops before its cleanup step.
-LEFTOVERS = ("install_tmp", "preconda.tar.bz2", "postconda.tar.bz2", ".messages.txt")
-# Any of these marks a directory an installer has worked in.
-CONDA_SIGNS = ("conda-meta", "_conda", "_conda.exe", "condabin", "install_tmp", "preconda.tar.bz2", ".installer.info")
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
 
 
 def _read_json(path):
     try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
+        with open(path, "rb") as handle:
+            return cp.parse_json_document(handle.read())
+    except OSError:
         return None
 
 
-def classify(prefix, listing, exists):
-    """Classify a prefix from what is in it; returns (state, problems)."""
-    if not exists:
-        return "absent", []
-    if not listing:
-        return "empty", []
-    if not any(name in listing for name in CONDA_SIGNS):
-        return "foreign", [
-            f"{prefix} exists and is not a conda installation (no conda-meta, condabin or installer files); "
-            "it is left untouched: choose another miniconda_prefix or move it away"
-        ]
-    problems = []
-    windows = "Scripts" in listing and not os.path.isdir(os.path.join(prefix, "bin"))
-    conda_paths = ["Scripts/conda.exe", "condabin/conda.bat"] if windows else ["bin/conda", "condabin/conda"]
-    for rel in conda_paths:
-        if not os.path.exists(os.path.join(prefix, rel)):
-            problems.append(f"{rel} is missing")
-    history = os.path.join(prefix, "conda-meta", "history")
-    if not os.path.isfile(history):
-        problems.append("conda-meta/history is missing")
-    elif os.path.getsize(history) == 0:
-        problems.append("conda-meta/history is empty")
-    for name in LEFTOVERS:
-        if name in listing:
-            problems.append(f"{name} is left over from an unfinished install")
-    return ("interrupted" if problems else "complete"), problems
+def _found(prefix, system):
+    """Size of each probe path that exists (the history only when it is a regular file)."""
+    found = {}
+    for rel in cp.probe_paths(system):
+        path = os.path.join(prefix, *rel.split("/"))
+        if os.path.isfile(path) if rel == cp.HISTORY else os.path.exists(path):
+            found[rel] = os.path.getsize(path) if os.path.isfile(path) else 0
+    return found
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
             "prefix": {"type": "path", "required": True},
-            "marker": {"type": "str", "default": "torchfleet-install.json"},
+            "marker": {"type": "str", "default": cp.DEFAULT_MARKER},
         },
         supports_check_mode=True,
     )
     prefix = module.params["prefix"]
+    # The Python module runs on Linux and macOS only; Windows hosts go through the action plugin.
+    system = "Linux"
     exists = os.path.lexists(prefix)
     if exists and not os.path.isdir(prefix):
         module.fail_json(msg=f"{prefix} exists and is not a directory; choose another miniconda_prefix")
     listing = sorted(os.listdir(prefix)) if exists else []
-    state, problems = classify(prefix, listing, exists)
+    found = _found(prefix, system) if listing else {}
+    state, problems = cp.classify(prefix, listing, exists, found, system)
 
-    result = {
-        "changed": False,
-        "state": state,
-        "problems": problems,
-        "marker": None,
-        "installer_info": None,
-        "conda_version": None,
-        "root_prefix": None,
-    }
+    result = cp.new_result(state, problems, listing, system)
     if state in ("complete", "interrupted"):
         result["marker"] = _read_json(os.path.join(prefix, "conda-meta", module.params["marker"]))
         result["installer_info"] = _read_json(os.path.join(prefix, ".installer.info"))
     if state == "complete":
-        conda = os.path.join(prefix, "bin", "conda")
-        rc, out, err = module.run_command([conda, "info", "--json"])
-        info = None
-        if rc == 0:
-            # conda < 23.9 may print NUL-separated progress records before the document.
-            chunks = [c for c in out.split("\0") if c.strip()]
-            try:
-                info = json.loads(chunks[-1]) if chunks else None
-            except ValueError:
-                info = None
-        if not isinstance(info, dict):
-            result["state"] = "interrupted"
-            result["problems"].append(f"'conda info --json' failed (rc={rc}): {(err or out).strip()[-300:]}")
-        else:
-            result["conda_version"] = info.get("conda_version")
-            result["root_prefix"] = info.get("root_prefix")
+        rc, out, err = module.run_command([os.path.join(prefix, "bin", "conda"), "info", "--json"])
+        cp.apply_conda_info(result, rc, out, err)
     module.exit_json(**result)
 
 

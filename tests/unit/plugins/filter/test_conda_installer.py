@@ -25,3 +25,104 @@ def test_errors_become_filter_errors_with_the_same_message():
         conda_installer("miniconda", "latest", "Linux", "x86_64", "/opt/miniconda3", "/var/cache/torchfleet")
     with pytest.raises(AnsibleFilterError, match="absolute"):
         conda_installer("miniforge", "26.3.2-3", "Linux", "x86_64", "relative/dir", "/var/cache/torchfleet")
+
+
+def test_windows_system_install_is_all_users_without_become():
+    # This collection knows no sum for a Windows Miniconda installer: the user gives it.
+    info = conda_installer(
+        "miniconda", "py313_25.5.1-1", "Win32NT", "x86_64", "", "", scope="auto", home="C:\\Users\\ana", sha256="A" * 64
+    )
+    assert info["system"] == "Windows" and info["family"] == "windows"
+    assert (info["scope"], info["install_type"], info["become"]) == ("system", "AllUsers", False)
+    assert info["prefix"] == "C:\\ProgramData\\miniconda3"
+    assert info["cache_dir"] == "C:\\ProgramData\\torchfleet\\cache"
+    assert info["path"] == "C:\\ProgramData\\torchfleet\\cache\\Miniconda3-py313_25.5.1-1-Windows-x86_64.exe"
+    assert info["argv"] == [
+        info["path"],
+        "/S",
+        "/InstallationType=AllUsers",
+        "/AddToPath=0",
+        "/RegisterPython=0",
+        "/NoRegistry=1",
+        "/D=C:\\ProgramData\\miniconda3",
+    ]
+    assert info["conda"] == "C:\\ProgramData\\miniconda3\\Scripts\\conda.exe"
+    assert info["python"] == "C:\\ProgramData\\miniconda3\\python.exe"
+    assert info["condarc"] == "C:\\ProgramData\\miniconda3\\.condarc"
+    assert info["marker"] == "C:\\ProgramData\\miniconda3\\conda-meta\\torchfleet-install.json"
+    assert info["uninstaller"] == "C:\\ProgramData\\miniconda3\\Uninstall-Miniconda3.exe"
+    assert info["tos_channels"][-1] == "https://repo.anaconda.com/pkgs/msys2"
+    assert info["notes"] == []
+    assert (info["sha256"], info["checksum"]) == ("a" * 64, "sha256:" + "a" * 64)
+
+
+def test_windows_miniconda_without_a_sum_is_refused_before_anything_runs():
+    with pytest.raises(AnsibleFilterError, match="miniconda_installer_sha256"):
+        conda_installer("miniconda", "py313_25.11.1-1", "Win32NT", "x86_64", "", "", scope="auto", home="C:\\Users\\a")
+
+
+def test_windows_user_install_is_just_me_and_may_add_to_path():
+    info = conda_installer(
+        "miniforge", "26.3.2-3", "Win32NT", "x86_64", "", "", scope="user", home="C:\\Users\\ana", add_to_path=True
+    )
+    assert info["prefix"] == "C:\\Users\\ana\\miniforge3"
+    assert info["cache_dir"] == "C:\\Users\\ana\\AppData\\Local\\torchfleet\\cache"
+    assert "/InstallationType=JustMe" in info["argv"] and "/AddToPath=1" in info["argv"]
+    assert info["argv"][-1] == "/D=C:\\Users\\ana\\miniforge3"
+    assert info["checksum"] == "sha256:" + info["url"] + ".sha256"
+
+
+def test_windows_all_users_path_request_comes_back_as_a_note():
+    info = conda_installer("miniforge", "26.3.2-3", "Win32NT", "x86_64", "", "", scope="system", add_to_path=True)
+    assert "/AddToPath=0" in info["argv"]
+    assert len(info["notes"]) == 1 and "miniconda_windows_add_to_path" in info["notes"][0]
+
+
+def test_macos_auto_scope_installs_for_the_user_without_root():
+    info = conda_installer("miniforge", "26.3.2-3", "Darwin", "arm64", "", "", scope="auto", home="/Users/ana")
+    assert (info["scope"], info["become"], info["system"]) == ("user", False, "Darwin")
+    assert info["prefix"] == "/Users/ana/miniforge3"
+    assert info["filename"] == "Miniforge3-26.3.2-3-MacOSX-arm64.sh"
+    assert info["argv"] == [
+        "bash",
+        "/Users/ana/.cache/torchfleet/" + info["filename"],
+        "-b",
+        "-p",
+        "/Users/ana/miniforge3",
+    ]
+    assert info["uninstaller"] is None
+
+
+def test_linux_auto_scope_is_the_system_install_it_always_was():
+    auto = conda_installer("miniforge", "26.3.2-3", "Linux", "x86_64", "", "", scope="auto", home="/root")
+    system = conda_installer("miniforge", "26.3.2-3", "Linux", "x86_64", "", "/var/cache/torchfleet", scope="system")
+    assert auto == system
+    assert (auto["prefix"], auto["become"], auto["condarc"]) == ("/opt/miniforge3", True, "/opt/miniforge3/.condarc")
+
+
+def test_windows_prefix_errors_are_filter_errors():
+    with pytest.raises(AnsibleFilterError, match="refuses"):
+        conda_installer("miniforge", "26.3.2-3", "Win32NT", "x86_64", "C:\\Program Files\\conda", "")
+    with pytest.raises(AnsibleFilterError, match="supported platforms"):
+        conda_installer("miniforge", "26.3.2-3", "Win32NT", "arm64", "", "")
+
+
+conda_prefix_plan = FilterModule().filters()["conda_prefix_plan"]
+
+
+def test_prefix_plan_reads_the_registered_module_result():
+    state = {"state": "interrupted", "problems": ["tmp is left over from an unfinished install"], "marker": None}
+    assert conda_prefix_plan(state, "miniforge", "26.3.2-3", "Linux", "/opt/miniforge3")["action"] == "repair"
+    windows = conda_prefix_plan(state, "miniforge", "26.3.2-3", "Win32NT", "C:\\ProgramData\\miniforge3")
+    assert "tmp is left over" in windows["refusal"]
+    # miniconda_upgrade may arrive as a string from -e.
+    complete = {"state": "complete", "problems": [], "marker": {"distribution": "miniforge", "version": "25.3.0-3"}}
+    assert conda_prefix_plan(complete, "miniforge", "26.3.2-3", "Linux", "/opt/m", upgrade="false")["refusal"]
+    assert (
+        conda_prefix_plan(complete, "miniforge", "26.3.2-3", "Linux", "/opt/m", upgrade="true")["action"] == "upgrade"
+    )
+
+
+def test_prefix_plan_wants_the_module_result():
+    with pytest.raises(AnsibleFilterError, match="conda_prefix_info"):
+        conda_prefix_plan("complete", "miniforge", "26.3.2-3", "Linux", "/opt/m")

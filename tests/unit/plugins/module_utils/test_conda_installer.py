@@ -229,3 +229,231 @@ def test_exe_command_just_me_with_path():
 )
 def test_executables(prefix, system, conda, python):
     assert ci.executables(prefix, system) == {"conda": conda, "python": python}
+
+
+# --- Windows and macOS decisions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("distribution", "system", "machine", "filename"),
+    [
+        ("miniforge", "Darwin", "arm64", "Miniforge3-26.3.2-3-MacOSX-arm64.sh"),
+        ("miniforge", "Darwin", "x86_64", "Miniforge3-26.3.2-3-MacOSX-x86_64.sh"),
+        # Some tools report Apple silicon as aarch64; the installer is still the arm64 one.
+        ("miniforge", "Darwin", "aarch64", "Miniforge3-26.3.2-3-MacOSX-arm64.sh"),
+        # ansible.windows.setup reports system Win32NT and architecture2 x86_64 (no machine fact).
+        ("miniforge", "Win32NT", "x86_64", "Miniforge3-26.3.2-3-Windows-x86_64.exe"),
+        ("miniforge", "Windows", "AMD64", "Miniforge3-26.3.2-3-Windows-x86_64.exe"),
+    ],
+)
+def test_installer_file_per_os_and_arch(distribution, system, machine, filename):
+    info = ci.installer(distribution, "26.3.2-3", system, machine)
+    assert info["filename"] == filename
+    assert info["kind"] == ("exe" if filename.endswith(".exe") else "sh")
+
+
+@pytest.mark.parametrize(
+    ("system", "machine"),
+    [
+        ("Win32NT", "arm64"),  # no win-arm64 Miniconda or Miniforge installer is published
+        ("Win32NT", "i386"),
+        ("Windows", "unknown"),
+        ("Darwin", "i386"),
+        ("Linux", "armv7l"),
+    ],
+)
+def test_platforms_without_an_installer_are_refused_by_name(system, machine):
+    with pytest.raises(ci.InstallerError, match=rf"No conda installer is published for \w+ on '{machine}'"):
+        ci.installer("miniforge", "26.3.2-3", system, machine)
+
+
+@pytest.mark.parametrize(
+    ("system", "name", "family"),
+    [("Linux", "Linux", "posix"), ("Darwin", "Darwin", "posix"), ("Win32NT", "Windows", "windows")],
+)
+def test_system_names_and_families(system, name, family):
+    assert ci.normalise_system(system) == name
+    assert ci.family(system) == family
+
+
+@pytest.mark.parametrize(
+    ("scope", "system", "resolved"),
+    [
+        ("auto", "Linux", "system"),
+        ("auto", "Darwin", "user"),
+        ("auto", "Win32NT", "system"),
+        ("system", "Darwin", "system"),
+        ("user", "Linux", "user"),
+        ("User", "Windows", "user"),
+    ],
+)
+def test_scope_auto_depends_on_the_os_only(scope, system, resolved):
+    assert ci.resolve_scope(scope, system) == resolved
+
+
+def test_unknown_scope_names_the_choices():
+    with pytest.raises(ci.InstallerError, match="auto, system or user"):
+        ci.resolve_scope("global", "Linux")
+
+
+@pytest.mark.parametrize(
+    ("scope", "system", "install_type", "become"),
+    [
+        ("system", "Win32NT", "AllUsers", False),
+        ("user", "Win32NT", "JustMe", False),
+        ("auto", "Win32NT", "AllUsers", False),
+        ("system", "Linux", "AllUsers", True),
+        ("auto", "Linux", "AllUsers", True),
+        ("auto", "Darwin", "JustMe", False),
+        ("system", "Darwin", "AllUsers", True),
+        ("user", "Linux", "JustMe", False),
+    ],
+)
+def test_install_type_and_privilege_escalation(scope, system, install_type, become):
+    assert ci.install_type(scope, system) == install_type
+    assert ci.needs_become(scope, system) is become
+
+
+@pytest.mark.parametrize(
+    ("distribution", "system", "scope", "home", "expected"),
+    [
+        ("miniconda", "Linux", "auto", "/root", "/opt/miniconda3"),
+        ("miniforge", "Darwin", "auto", "/Users/ana", "/Users/ana/miniforge3"),
+        ("miniconda", "Win32NT", "auto", "C:\\Users\\ana", "C:\\ProgramData\\miniconda3"),
+        ("miniconda", "Win32NT", "user", "C:\\Users\\ana\\", "C:\\Users\\ana\\miniconda3"),
+    ],
+)
+def test_default_prefix_with_auto_scope(distribution, system, scope, home, expected):
+    assert ci.default_prefix(distribution, system, scope, home) == expected
+
+
+@pytest.mark.parametrize(
+    ("system", "scope", "home", "expected"),
+    [
+        ("Linux", "system", "/root", "/var/cache/torchfleet"),
+        ("Linux", "user", "/home/ana/", "/home/ana/.cache/torchfleet"),
+        ("Darwin", "auto", "/Users/ana", "/Users/ana/.cache/torchfleet"),
+        ("Darwin", "system", "/Users/ana", "/var/cache/torchfleet"),
+        ("Win32NT", "auto", "C:\\Users\\ana", "C:\\ProgramData\\torchfleet\\cache"),
+        ("Win32NT", "user", "C:\\Users\\ana", "C:\\Users\\ana\\AppData\\Local\\torchfleet\\cache"),
+    ],
+)
+def test_default_cache_dir(system, scope, home, expected):
+    assert ci.default_cache_dir(system, scope, home) == expected
+
+
+@pytest.mark.parametrize(
+    ("prefix", "system", "condarc", "marker"),
+    [
+        ("/opt/miniconda3/", "Linux", "/opt/miniconda3/.condarc", "/opt/miniconda3/conda-meta/m.json"),
+        ("/Users/a/miniforge3", "Darwin", "/Users/a/miniforge3/.condarc", "/Users/a/miniforge3/conda-meta/m.json"),
+        (
+            "C:\\ProgramData\\miniconda3\\",
+            "Win32NT",
+            "C:\\ProgramData\\miniconda3\\.condarc",
+            "C:\\ProgramData\\miniconda3\\conda-meta\\m.json",
+        ),
+    ],
+)
+def test_condarc_and_marker_paths(prefix, system, condarc, marker):
+    assert ci.condarc_path(prefix, system) == condarc
+    assert ci.marker_path(prefix, system, "m.json") == marker
+
+
+def test_uninstaller_names():
+    assert ci.uninstaller_name("miniconda") == "Uninstall-Miniconda3.exe"
+    assert ci.uninstaller_name("miniforge") == "Uninstall-Miniforge3.exe"
+
+
+@pytest.mark.parametrize(
+    ("system", "channels"),
+    [
+        ("Linux", ["https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"]),
+        ("Darwin", ["https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"]),
+        (
+            "Win32NT",
+            [
+                "https://repo.anaconda.com/pkgs/main",
+                "https://repo.anaconda.com/pkgs/r",
+                "https://repo.anaconda.com/pkgs/msys2",
+            ],
+        ),
+    ],
+)
+def test_channels_whose_terms_apply(system, channels):
+    assert ci.tos_channels(system) == channels
+
+
+@pytest.mark.parametrize(
+    ("install_type", "add_to_path", "register_python", "expected"),
+    [
+        pytest.param(
+            "AllUsers",
+            False,
+            False,
+            ["/InstallationType=AllUsers", "/AddToPath=0", "/RegisterPython=0", "/NoRegistry=1"],
+            id="all-users-quiet",
+        ),
+        pytest.param(
+            "AllUsers",
+            True,
+            False,
+            ["/InstallationType=AllUsers", "/AddToPath=0", "/RegisterPython=0", "/NoRegistry=1"],
+            id="all-users-ignores-path",
+        ),
+        pytest.param(
+            "JustMe",
+            True,
+            False,
+            ["/InstallationType=JustMe", "/AddToPath=1", "/RegisterPython=0", "/NoRegistry=1"],
+            id="just-me-path",
+        ),
+        pytest.param(
+            "JustMe",
+            False,
+            True,
+            ["/InstallationType=JustMe", "/AddToPath=0", "/RegisterPython=1", "/NoRegistry=0"],
+            id="just-me-register",
+        ),
+    ],
+)
+def test_exe_argv_in_full(install_type, add_to_path, register_python, expected):
+    info = ci.installer("miniforge", "26.3.2-3", "Win32NT", "x86_64")
+    argv = ci.install_command(
+        info,
+        "C:\\ProgramData\\torchfleet\\cache\\Miniforge3-26.3.2-3-Windows-x86_64.exe",
+        "C:\\ProgramData\\miniforge3",
+        install_type=install_type,
+        add_to_path=add_to_path,
+        register_python=register_python,
+    )
+    # The installer first, /S, the options, then /D= last and unquoted (NSIS reads it from the end).
+    assert argv == [
+        "C:\\ProgramData\\torchfleet\\cache\\Miniforge3-26.3.2-3-Windows-x86_64.exe",
+        "/S",
+        *expected,
+        "/D=C:\\ProgramData\\miniforge3",
+    ]
+    assert not any('"' in arg for arg in argv)
+
+
+def test_exe_argv_ignores_upgrade_and_refuses_unknown_install_types():
+    info = ci.installer("miniforge", "26.3.2-3", "Win32NT", "x86_64")
+    assert "-u" not in ci.install_command(info, "m.exe", "C:\\m", upgrade=True)
+    with pytest.raises(ci.InstallerError, match="JustMe or AllUsers"):
+        ci.install_command(info, "m.exe", "C:\\m", install_type="Everyone")
+
+
+def test_path_request_ignored_for_all_users_is_reported():
+    exe = ci.installer("miniforge", "26.3.2-3", "Win32NT", "x86_64")
+    sh = ci.installer("miniforge", "26.3.2-3", "Linux", "x86_64")
+    assert "CVE-2022-26526" in ci.install_notes(exe, "AllUsers", add_to_path=True)[0]
+    assert ci.install_notes(exe, "JustMe", add_to_path=True) == []
+    assert ci.install_notes(exe, "AllUsers", add_to_path=False) == []
+    assert ci.install_notes(sh, "AllUsers", add_to_path=True) == []
+
+
+@pytest.mark.parametrize("prefix", ["C:\\", "C:\\Windows", "c:\\programdata\\", "C:\\Users"])
+def test_windows_system_directories_are_refused(prefix):
+    with pytest.raises(ci.InstallerError, match="system directory"):
+        ci.check_prefix(prefix, "Win32NT")
