@@ -537,7 +537,9 @@ RELEASES = {
     },
 }
 
-# Last release with macOS Intel wheels (PyPI: macosx_10_9_x86_64 tags stop after 2.2.2).
+# Last release with macOS Intel wheels (PyPI: macosx_10_9_x86_64 tags stop after 2.2.2).  PyTorch announced it in
+# the 2.2.0 release notes ("PyTorch 2.2.x will be the last version that supports macOS x64"; RFC
+# pytorch/pytorch#114602); pytorch/pytorch#127870 and #131766 show pip on an Intel Mac offering nothing after 2.2.2.
 LAST_MACOS_X86_64 = "2.2.2"
 
 # MPS needs macOS 12.3 or newer (PyTorch "MPS backend" notes, https://pytorch.org/docs/stable/notes/mps.html).

@@ -99,17 +99,31 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details:
+      - On hosts whose shell is PowerShell the action plugin makes the module's decisions on the controller and
+        runs each conda and pip command with M(ansible.windows.win_command), as an argument vector.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
+    details: Read-only probes (C(conda env list), C(conda info), C(conda list), C(pip install --dry-run)) still run.
   diff_mode:
     support: full
   platform:
     support: full
-    platforms: posix
+    platforms: linux, darwin, windows
 notes:
-  - Conda is always run with C(--json) and C(-y).
+  - Conda is always run with C(--json) and C(-y), and called by its path; nothing relies on C(conda activate), shell
+    hooks or the PowerShell execution policy.
   - The environment's interpreter is C(PREFIX/bin/python) (C(PREFIX\python.exe) on Windows).
+  - On Windows give absolute paths, such as C(C:\ProgramData\miniconda3\Scripts\conda.exe); C(~) and
+    environment variables are not expanded there.
 seealso:
   - module: torchfleet.lab.torch_info
 """
@@ -182,256 +196,54 @@ import os
 import platform
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_env
 
 
-class CondaEnv:
+class ModuleHost:
+    """The managed host as the shared logic sees it, when the module runs there (Linux, macOS)."""
+
     def __init__(self, module):
         self.module = module
-        self.params = module.params
-        self.conda = self.params["conda"] or module.get_bin_path("conda", required=True)
         self.system = platform.system()
+        self.check_mode = module.check_mode
 
-    # ------------------------------------------------------------------ running conda
-    def run_conda(self, args, what, check_rc=True):
-        cmd = [self.conda, *args]
-        rc, out, err = self.module.run_command(cmd)
-        if rc != 0 and check_rc:
-            self.fail_conda(what, cmd, rc, out, err)
-        try:
-            doc = _conda.parse_conda_json(out)
-        except ValueError:
-            if not check_rc:
-                return rc, None, out, err
-            self.module.fail_json(
-                msg=f"conda {what} printed no JSON", cmd=cmd, rc=rc, stdout=out, stderr=err
-            )  # fmt: skip
-        return rc, doc, out, err
-
-    def fail_conda(self, what, cmd, rc, out, err):
-        message, name = _conda.conda_error(out, err)
-        msg = f"conda {what} failed: {message}"
-        if name == _conda.TOS_ERROR:
-            msg = f"{msg}\n\n{_conda.tos_hint()}"
-        self.module.fail_json(msg=msg, exception_name=name, cmd=cmd, rc=rc, stdout=out, stderr=err)
-
-    def target_args(self, prefix=None):
-        if prefix:
-            return ["-p", prefix]
-        if self.params["prefix"]:
-            return ["-p", self.params["prefix"]]
-        return ["-n", self.params["name"]]
-
-    def channel_args(self):
-        args = []
-        for channel in self.params["channels"]:
-            args += ["-c", channel]
-        if self.params["override_channels"]:
-            args.append("--override-channels")
-        return args
-
-    # ------------------------------------------------------------------ state
-    def locate(self):
-        """Return (prefix, exists)."""
-        _rc, envs_doc, _out, _err = self.run_conda(["env", "list", "--json"], "env list")
-        envs = _conda.env_prefixes(envs_doc)
-        if self.params["prefix"]:
-            prefix = os.path.abspath(self.params["prefix"])
-            exists = prefix in envs or os.path.isfile(os.path.join(prefix, "conda-meta", "history"))
-            return prefix, exists
-        name = self.params["name"]
-        _rc, info, _out, _err = self.run_conda(["info", "--json"], "info")
-        info = info if isinstance(info, dict) else {}
-        root = info.get("root_prefix")
-        if name in ("base", "root") and root:
-            return root, True
-        dirs = info.get("envs_dirs") or []
-        for directory in dirs:
-            candidate = os.path.join(directory, name)
-            if candidate in envs or os.path.isfile(os.path.join(candidate, "conda-meta", "history")):
-                return candidate, True
-        for prefix in envs:
-            if os.path.basename(prefix.rstrip("/\\")) == name and prefix != root:
-                return prefix, True
-        for directory in dirs:
-            if os.access(directory, os.W_OK) or (not os.path.exists(directory) and self._creatable(directory)):
-                return os.path.join(directory, name), False
-        return (os.path.join(dirs[0], name) if dirs else name), False
+    def run(self, argv, read_only=True):
+        return self.module.run_command(argv)
 
     @staticmethod
-    def _creatable(directory):
+    def is_file(path):
+        return os.path.isfile(path)
+
+    @staticmethod
+    def usable_dir(directory):
+        if os.access(directory, os.W_OK):
+            return True
         probe = directory
         while probe and not os.path.exists(probe):
             parent = os.path.dirname(probe)
             if parent == probe:
                 return False
             probe = parent
-        return os.access(probe, os.W_OK)
+        return probe != directory and os.access(probe, os.W_OK)
 
-    def list_packages(self, prefix):
-        _rc, records, _out, _err = self.run_conda(["list", "--json", "-p", prefix], "list")
-        return records if isinstance(records, list) else []
-
-    # ------------------------------------------------------------------ main logic
-    def python_spec(self):
-        return "python={}".format(self.params["python"]) if self.params["python"] else None
-
-    def conda_specs(self):
-        specs = list(self.params["packages"])
-        names = {(_conda.parse_conda_spec(s) or (s, []))[0] for s in specs}
-        if self.params["pip_requirements"] and "pip" not in names:
-            specs.append("pip")
-        return specs
-
-    def pip_command(self, prefix, requirements, dry_run=False):
-        cmd = [_conda.env_python_path(prefix, self.system), "-m", "pip", "install", "--no-input"]
-        cmd.append("--disable-pip-version-check")
-        if dry_run:
-            cmd.append("--dry-run")
-        if self.params["pip_index_url"]:
-            cmd += ["--index-url", self.params["pip_index_url"]]
-        for url in self.params["pip_extra_index_urls"]:
-            cmd += ["--extra-index-url", url]
-        for host in self.params["pip_trusted_hosts"]:
-            cmd += ["--trusted-host", host]
-        return cmd + list(self.params["pip_extra_args"]) + list(requirements)
-
-    def absent(self, prefix, exists):
-        result = {"prefix": prefix, "python": _conda.env_python_path(prefix, self.system), "packages": {},
-                  "created": False, "installed": []}  # fmt: skip
-        if not exists:
-            result["diff"] = {"before": {"state": "absent"}, "after": {"state": "absent"}}
-            self.module.exit_json(changed=False, **result)
-        before = _conda.packages_from_list(self.list_packages(prefix))
-        if not self.module.check_mode:
-            self.run_conda(["remove", "--all", "-y", "--json", "-p", prefix], "remove")
-        result["diff"] = {"before": {"state": "present", "prefix": prefix, "packages": before},
-                          "after": {"state": "absent"}}  # fmt: skip
-        self.module.exit_json(changed=True, **result)
-
-    def present(self, prefix, exists):
-        params = self.params
-        check = self.module.check_mode
-        before_records = self.list_packages(prefix) if exists else []
-        before = _conda.packages_from_list(before_records)
-        recreate = exists and (
-            params["force_recreate"]
-            or (params["python"] and not _conda.python_matches(before.get("python"), params["python"]))
-        )
-        create = not exists or recreate
-        installed = []
-        created = False
-        specs = self.conda_specs()
-        python_spec = self.python_spec()
-
-        # conda: create, or install what is missing
-        if create:
-            create_specs = ([python_spec] if python_spec else []) + specs
-            if (
-                not python_spec
-                and params["pip_requirements"]
-                and not any((_conda.parse_conda_spec(s) or ("",))[0] == "python" for s in specs)
-            ):
-                create_specs.insert(0, "python")
-            if check:
-                installed += create_specs
-            else:
-                target = ["-p", prefix] if (exists or params["prefix"]) else self.target_args()
-                _rc, doc, _o, _e = self.run_conda(
-                    ["create", "--json", "-y", *target, *self.channel_args(), *create_specs], "create"
-                )  # fmt: skip
-                prefix = doc.get("prefix") or (doc.get("actions") or {}).get("PREFIX") or prefix
-                installed += _conda.installed_from_transaction(doc)
-            created = True
-            current = {}
-        else:
-            current = before
-            missing = [s for s in specs if not _conda.conda_spec_satisfied(s, current)]
-            if missing:
-                if check:
-                    installed += missing
-                else:
-                    _rc, doc, _o, _e = self.run_conda(
-                        ["install", "--json", "-y", "-p", prefix, *self.channel_args(), *missing], "install"
-                    )  # fmt: skip
-                    installed += _conda.installed_from_transaction(doc)
-
-        # pip
-        pip_changed = False
-        requirements = list(params["pip_requirements"])
-        if requirements:
-            if not check and (created or installed):
-                current = _conda.packages_from_list(self.list_packages(prefix))
-            unmet = [r for r in requirements if not _conda.requirement_satisfied(r, current)]
-            if unmet and check:
-                unparsable = [r for r in unmet if _conda.parse_requirement(r) is None]
-                if created or len(unparsable) < len(unmet):
-                    installed += unmet
-                    pip_changed = True
-                else:
-                    # Only requirements this module cannot judge: ask pip, which writes nothing with --dry-run.
-                    rc, out, _err = self.module.run_command(self.pip_command(prefix, requirements, dry_run=True))
-                    would = _conda.parse_pip_would_install(out) if rc == 0 else unmet
-                    installed += would
-                    pip_changed = bool(would)
-            elif unmet:
-                cmd = self.pip_command(prefix, requirements)
-                rc, out, err = self.module.run_command(cmd)
-                if rc != 0:
-                    self.module.fail_json(
-                        msg=f"pip install failed in {prefix}: {(err or out).strip()[-2000:]}",
-                        cmd=cmd, rc=rc, stdout=out, stderr=err,
-                    )  # fmt: skip
-                done = _conda.parse_pip_installed(out)
-                installed += done
-                pip_changed = bool(done)
-
-        changed = created or bool(installed) or pip_changed
-        after = dict(before) if check or not changed else _conda.packages_from_list(self.list_packages(prefix))
-        result = {
-            "prefix": prefix,
-            "python": _conda.env_python_path(prefix, self.system),
-            "packages": after if not check else before,
-            "created": created,
-            "installed": installed,
-            "diff": {
-                "before": {"state": "present", "prefix": prefix, "packages": before} if exists else {"state": "absent"},
-                "after": {"state": "present", "prefix": prefix, "packages": after, "recreated": bool(recreate)}
-                if not check
-                else {"state": "present", "prefix": prefix, "install": installed, "recreated": bool(recreate)},
-            },
-        }
-        self.module.exit_json(changed=changed, **result)
+    @staticmethod
+    def abspath(path):
+        return os.path.abspath(path)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "name": {"type": "str"},
-            "prefix": {"type": "path"},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-            "conda": {"type": "path"},
-            "python": {"type": "str"},
-            "packages": {"type": "list", "elements": "str", "default": []},
-            "channels": {"type": "list", "elements": "str", "default": []},
-            "override_channels": {"type": "bool", "default": False},
-            "pip_requirements": {"type": "list", "elements": "str", "default": []},
-            "pip_index_url": {"type": "str"},
-            "pip_extra_index_urls": {"type": "list", "elements": "str", "default": []},
-            "pip_trusted_hosts": {"type": "list", "elements": "str", "default": []},
-            "pip_extra_args": {"type": "list", "elements": "str", "default": []},
-            "force_recreate": {"type": "bool", "default": False},
-        },
-        mutually_exclusive=[("name", "prefix")],
-        required_one_of=[("name", "prefix")],
+        argument_spec=_conda_env.ARGUMENT_SPEC,
+        mutually_exclusive=_conda_env.MUTUALLY_EXCLUSIVE,
+        required_one_of=_conda_env.REQUIRED_ONE_OF,
         supports_check_mode=True,
     )
-    env = CondaEnv(module)
-    prefix, exists = env.locate()
-    if module.params["state"] == "absent":
-        env.absent(prefix, exists)
-    else:
-        env.present(prefix, exists)
+    conda = module.params["conda"] or module.get_bin_path("conda", required=True)
+    try:
+        result = _conda_env.CondaEnv(module.params, ModuleHost(module), conda).run()
+    except _conda_env.CondaEnvError as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,16 @@ options:
     description:
       - Path of the Python interpreter of the environment to inspect.
       - For example C(/opt/miniforge3/envs/torch/bin/python).
+      - On Windows give an absolute path, C(C:\ProgramData\miniconda3\envs\torch\python.exe) for a conda
+        environment or C(C:\ProgramData\torchfleet\envs\torch\Scripts\python.exe) for a venv.
     type: path
     required: true
   device:
     description:
       - Device for the matrix product check.
       - V(auto) picks C(cuda) when available, then C(mps), then C(cpu).
-      - Requesting a device that is not available fails the task.
+      - Requesting a device that is not available fails the task; for V(mps) the message says what MPS needs
+        (a Metal GPU, macOS 12.3 or newer, a Python that is not running under Rosetta) and reports RV(mps_built).
     type: str
     choices: [auto, cpu, cuda, mps]
     default: auto
@@ -38,14 +41,25 @@ options:
     default: 256
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details:
+      - On hosts whose shell is PowerShell the action plugin runs the same program with
+        M(ansible.windows.win_command), calling the environment's C(python.exe) directly, and reads its report on the
+        controller.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
   diff_mode:
     support: none
   platform:
     support: full
-    platforms: posix
+    platforms: linux, darwin, windows
 notes:
   - ROCm builds of PyTorch expose AMD GPUs through the C(cuda) device; RV(hip) is then set.
 seealso:
@@ -147,6 +161,11 @@ executable:
   returned: success
   type: str
   sample: /opt/miniforge3/envs/torch/bin/python
+machine:
+  description: C(platform.machine()) of the interpreter; C(x86_64) on an Apple silicon Mac means it runs under Rosetta.
+  returned: success
+  type: str
+  sample: arm64
 matmul:
   description: Result of the matrix product check; null when O(matmul_size=0).
   returned: success
@@ -173,131 +192,30 @@ matmul:
   sample: {"device": "cpu", "size": 256, "seconds": 0.0008, "max_abs_error": 3.1e-05, "tolerance": 0.016, "ok": true}
 """
 
-import json
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_info
 
-# Runs inside the target interpreter; prints one JSON document.  Exit codes: 0 ok, 3 torch not importable,
-# 4 requested device unavailable.
-SCRIPT = r"""
-import json, platform, sys, time
-args = json.loads(sys.argv[1])
-out = {"python_version": platform.python_version(), "executable": sys.executable}
-try:
-    import torch
-except Exception as exc:
-    out["error"] = "cannot import torch: %s: %s" % (type(exc).__name__, exc)
-    print(json.dumps(out))
-    raise SystemExit(3)
-out["version"] = str(torch.__version__)
-out["git_version"] = getattr(torch.version, "git_version", None)
-out["cuda"] = getattr(torch.version, "cuda", None)
-out["hip"] = getattr(torch.version, "hip", None)
-try:
-    out["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
-except Exception:
-    out["cudnn"] = None
-out["cuda_available"] = bool(torch.cuda.is_available())
-out["device_count"] = int(torch.cuda.device_count()) if out["cuda_available"] else 0
-devices = []
-for index in range(out["device_count"]):
-    props = torch.cuda.get_device_properties(index)
-    devices.append({"index": index, "name": props.name, "capability": "%d.%d" % (props.major, props.minor),
-                    "total_memory": int(props.total_memory)})
-out["devices"] = devices
-mps = getattr(torch.backends, "mps", None)
-out["mps_built"] = bool(mps is not None and mps.is_built())
-out["mps_available"] = bool(mps is not None and mps.is_available())
-device = args["device"]
-if device == "auto":
-    device = "cuda" if out["cuda_available"] else ("mps" if out["mps_available"] else "cpu")
-elif (device == "cuda" and not out["cuda_available"]) or (device == "mps" and not out["mps_available"]):
-    out["error"] = "device %s requested but torch reports it unavailable" % device
-    print(json.dumps(out))
-    raise SystemExit(4)
-size = int(args["size"])
-out["matmul"] = None
-if size > 0:
-    if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-    gen = torch.Generator().manual_seed(1234)
-    a = torch.randn(size, size, generator=gen, dtype=torch.float32)
-    b = torch.randn(size, size, generator=gen, dtype=torch.float32)
-    reference = a.double() @ b.double()
-    def sync():
-        if device == "cuda":
-            torch.cuda.synchronize()
-        elif device == "mps":
-            torch.mps.synchronize()
-    ad, bd = a.to(device), b.to(device)
-    (ad @ bd).sum().item()
-    sync()
-    start = time.perf_counter()
-    product = ad @ bd
-    sync()
-    seconds = time.perf_counter() - start
-    result = product.to("cpu").double()
-    error = (result - reference).abs().max().item()
-    tolerance = 1e-3 * max(1.0, reference.abs().max().item())
-    finite = bool(torch.isfinite(result).all().item())
-    out["matmul"] = {"device": device, "size": size, "seconds": round(seconds, 6), "max_abs_error": error,
-                     "tolerance": tolerance, "ok": bool(finite and error <= tolerance)}
-print(json.dumps(out))
-"""
-
-KEYS = ("version", "git_version", "cuda", "hip", "cudnn", "cuda_available", "device_count", "devices",
-        "mps_available", "mps_built", "python_version", "executable", "matmul")  # fmt: skip
-
-
-def parse_output(stdout):
-    """The last line of stdout that is a JSON object (import-time warnings may come first)."""
-    for raw in reversed((stdout or "").strip().splitlines()):
-        line = raw.strip()
-        if line.startswith("{"):
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(doc, dict):
-                return doc
-    return None
+# The script, its output keys and the parser live in module_utils, shared with the action for Windows hosts.
+SCRIPT = _torch_info.SCRIPT
+KEYS = _torch_info.KEYS
+parse_output = _torch_info.parse_output
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "python": {"type": "path", "required": True},
-            "device": {"type": "str", "default": "auto", "choices": ["auto", "cpu", "cuda", "mps"]},
-            "matmul_size": {"type": "int", "default": 256},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=_torch_info.ARGUMENT_SPEC, supports_check_mode=True)
     python = module.params["python"]
-    size = module.params["matmul_size"]
-    if size < 0:
-        module.fail_json(msg=f"matmul_size must be 0 (skip) or a positive size, got {size}")
-    cmd = [python, "-c", SCRIPT, json.dumps({"device": module.params["device"], "size": size})]
+    device = module.params["device"]
     try:
-        rc, out, err = module.run_command(cmd)
-    except OSError as exc:  # run_command raises on a missing interpreter in some versions
-        module.fail_json(msg=f"cannot run {python}: {exc}", cmd=cmd)
-    doc = parse_output(out)
-    if doc is None:
-        module.fail_json(
-            msg=f"{python} printed no torch report (rc {rc}): {(err or out or '').strip()[-2000:]}",
-            rc=rc, stdout=out, stderr=err,
-        )  # fmt: skip
-    if rc != 0 or doc.get("error"):
-        module.fail_json(msg="{}: {}".format(python, doc.get("error") or "failed"), rc=rc, stdout=out, stderr=err,
-                         python_version=doc.get("python_version"), executable=doc.get("executable"))  # fmt: skip
-    result = {key: doc.get(key) for key in KEYS}
-    matmul = result.get("matmul")
-    if isinstance(matmul, dict) and not matmul.get("ok"):
-        size = matmul.get("size")
-        module.warn(
-            f"The {size}x{size} matrix product on {matmul.get('device')} differs from the float64 reference by "
-            f"{matmul.get('max_abs_error')} (tolerance {matmul.get('tolerance')})."
-        )
+        cmd = _torch_info.command(python, device, _torch_info.check_size(module.params["matmul_size"]))
+        try:
+            rc, out, err = module.run_command(cmd)
+        except OSError as exc:  # run_command raises on a missing interpreter in some versions
+            module.fail_json(msg=f"cannot run {python}: {exc}", cmd=cmd)
+        result, warnings = _torch_info.evaluate(python, device, rc, out, err)
+    except _torch_info.TorchInfoError as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    for warning in warnings:
+        module.warn(warning)
     module.exit_json(changed=False, **result)
 
 

@@ -150,3 +150,11 @@ def test_script_against_real_torch(device):
     assert set(torch_info.KEYS) <= set(doc)
     assert doc["matmul"]["ok"] is True and doc["matmul"]["size"] == 64
     assert doc["matmul"]["max_abs_error"] < doc["matmul"]["tolerance"]
+
+
+def test_mps_unavailable_fails_with_what_mps_needs():
+    report = fixture("torch_info_mps_unavailable_hand_written.json")
+    result, calls, _warnings = run({"python": PYTHON, "device": "mps"}, (4, report, ""), check_mode=True)
+    assert result["failed"] is True and result["rc"] == 4
+    assert "MPS built: True, available: False" in result["msg"] and "macOS 12.3" in result["msg"]
+    assert json.loads(calls[0][3]) == {"device": "mps", "size": 256}

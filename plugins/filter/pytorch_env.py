@@ -1,0 +1,67 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters: the host's platform, the pytorch_env layout, a digest from a .sha256 file (thin wrappers).
+
+The decisions live in module_utils/_pytorch_env.py, where they are unit-tested for Linux, macOS and Windows.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
+
+
+def host_platform(facts):
+    try:
+        return pe.host_platform(facts)
+    except pe.LayoutError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def pytorch_env_layout(
+    host,
+    name,
+    manager="conda",
+    scope="auto",
+    prefix="",
+    conda="",
+    conda_fact=None,
+    uv_version="",
+    uv_install_dir="",
+    uv_base_url="",
+    compute=None,
+    verify_device="auto",
+):
+    try:
+        return pe.layout(
+            host,
+            name,
+            manager=manager,
+            scope=scope,
+            prefix=prefix or "",
+            conda=conda or "",
+            conda_fact=conda_fact,
+            uv_version=str(uv_version or ""),
+            uv_install_dir=uv_install_dir or "",
+            uv_base_url=uv_base_url or "",
+            compute=compute,
+            verify=verify_device,
+        )
+    except pe.LayoutError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def sha256sum_digest(text, filename=None):
+    try:
+        return pe.sha256_from_record(text, filename)
+    except pe.LayoutError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "host_platform": host_platform,
+            "pytorch_env_layout": pytorch_env_layout,
+            "sha256sum_digest": sha256sum_digest,
+        }

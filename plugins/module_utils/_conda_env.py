@@ -1,0 +1,290 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions of ``torchfleet.lab.conda_env``, shared by the module (Linux, macOS) and its action (Windows).
+
+Ansible runs only PowerShell modules on Windows, so for a Windows host the ``conda_env`` action plugin runs this
+same logic on the controller and carries out each command with ``ansible.windows.win_command``.  What differs
+is behind a small host interface:
+
+- ``host.system``: Linux, Darwin or Windows (paths are joined and compared the way that OS does it);
+- ``host.check_mode``;
+- ``host.run(argv, read_only)`` -> ``(rc, stdout, stderr)``; only read-only commands run in check mode;
+- ``host.is_file(path)``, ``host.usable_dir(path)`` (writable, or creatable), ``host.abspath(path)``.
+
+Failures raise :class:`CondaEnvError`; the result is a plain dict for ``exit_json``.  Standard library only,
+Python 3.8 syntax (the module ships it to managed hosts).
+"""
+
+from __future__ import annotations
+
+import ntpath
+import posixpath
+
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda
+
+ARGUMENT_SPEC = {
+    "name": {"type": "str"},
+    "prefix": {"type": "path"},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "conda": {"type": "path"},
+    "python": {"type": "str"},
+    "packages": {"type": "list", "elements": "str", "default": []},
+    "channels": {"type": "list", "elements": "str", "default": []},
+    "override_channels": {"type": "bool", "default": False},
+    "pip_requirements": {"type": "list", "elements": "str", "default": []},
+    "pip_index_url": {"type": "str"},
+    "pip_extra_index_urls": {"type": "list", "elements": "str", "default": []},
+    "pip_trusted_hosts": {"type": "list", "elements": "str", "default": []},
+    "pip_extra_args": {"type": "list", "elements": "str", "default": []},
+    "force_recreate": {"type": "bool", "default": False},
+}
+MUTUALLY_EXCLUSIVE = [("name", "prefix")]
+REQUIRED_ONE_OF = [("name", "prefix")]
+
+
+class CondaEnvError(Exception):
+    """A failure; ``result`` holds the extra keys for ``fail_json`` (cmd, rc, stdout, stderr, exception_name)."""
+
+    def __init__(self, msg, **result):
+        super().__init__(msg)
+        self.msg = msg
+        self.result = result
+
+
+def path_module(system):
+    return ntpath if system == "Windows" else posixpath
+
+
+def same_path(a, b, system):
+    """Paths compare exactly on POSIX and case-insensitively, either slash, on Windows."""
+    if system != "Windows":
+        return a == b
+    return ntpath.normcase(ntpath.normpath(a)) == ntpath.normcase(ntpath.normpath(b))
+
+
+# --------------------------------------------------------------------------------------------------- commands
+def target_args(params, prefix=None):
+    if prefix:
+        return ["-p", prefix]
+    if params["prefix"]:
+        return ["-p", params["prefix"]]
+    return ["-n", params["name"]]
+
+
+def channel_args(params):
+    args = []
+    for channel in params["channels"]:
+        args += ["-c", channel]
+    if params["override_channels"]:
+        args.append("--override-channels")
+    return args
+
+
+def conda_specs(params):
+    specs = list(params["packages"])
+    names = {(_conda.parse_conda_spec(s) or (s, []))[0] for s in specs}
+    if params["pip_requirements"] and "pip" not in names:
+        specs.append("pip")
+    return specs
+
+
+def python_spec(params):
+    return "python={}".format(params["python"]) if params["python"] else None
+
+
+def pip_command(params, prefix, requirements, system, dry_run=False):
+    cmd = [_conda.env_python_path(prefix, system), "-m", "pip", "install", "--no-input"]
+    cmd.append("--disable-pip-version-check")
+    if dry_run:
+        cmd.append("--dry-run")
+    if params["pip_index_url"]:
+        cmd += ["--index-url", params["pip_index_url"]]
+    for url in params["pip_extra_index_urls"]:
+        cmd += ["--extra-index-url", url]
+    for host in params["pip_trusted_hosts"]:
+        cmd += ["--trusted-host", host]
+    return cmd + list(params["pip_extra_args"]) + list(requirements)
+
+
+# --------------------------------------------------------------------------------------------------- logic
+class CondaEnv:
+    def __init__(self, params, host, conda):
+        self.params = params
+        self.host = host
+        self.conda = conda
+        self.system = host.system
+        self.paths = path_module(host.system)
+
+    # ------------------------------------------------------------------ running conda
+    def run_conda(self, args, what, read_only=True):
+        cmd = [self.conda, *args]
+        rc, out, err = self.host.run(cmd, read_only)
+        if rc != 0:
+            self.fail_conda(what, cmd, rc, out, err)
+        try:
+            doc = _conda.parse_conda_json(out)
+        except ValueError:
+            raise CondaEnvError(f"conda {what} printed no JSON", cmd=cmd, rc=rc, stdout=out, stderr=err) from None
+        return doc
+
+    @staticmethod
+    def fail_conda(what, cmd, rc, out, err):
+        message, name = _conda.conda_error(out, err)
+        msg = f"conda {what} failed: {message}"
+        if name == _conda.TOS_ERROR:
+            msg = f"{msg}\n\n{_conda.tos_hint()}"
+        raise CondaEnvError(msg, exception_name=name, cmd=cmd, rc=rc, stdout=out, stderr=err)
+
+    # ------------------------------------------------------------------ state
+    def _is_env(self, candidate, envs):
+        if any(same_path(candidate, env, self.system) for env in envs):
+            return True
+        return self.host.is_file(self.paths.join(candidate, "conda-meta", "history"))
+
+    def locate(self):
+        """Return (prefix, exists)."""
+        envs = _conda.env_prefixes(self.run_conda(["env", "list", "--json"], "env list"))
+        if self.params["prefix"]:
+            prefix = self.host.abspath(self.params["prefix"])
+            return prefix, self._is_env(prefix, envs)
+        name = self.params["name"]
+        info = self.run_conda(["info", "--json"], "info")
+        info = info if isinstance(info, dict) else {}
+        root = info.get("root_prefix")
+        if name in ("base", "root") and root:
+            return root, True
+        dirs = info.get("envs_dirs") or []
+        for directory in dirs:
+            candidate = self.paths.join(directory, name)
+            if self._is_env(candidate, envs):
+                return candidate, True
+        for prefix in envs:
+            if self.paths.basename(prefix.rstrip("/\\")) == name and not (
+                root and same_path(prefix, root, self.system)
+            ):
+                return prefix, True
+        for directory in dirs:
+            if self.host.usable_dir(directory):
+                return self.paths.join(directory, name), False
+        return (self.paths.join(dirs[0], name) if dirs else name), False
+
+    def list_packages(self, prefix):
+        records = self.run_conda(["list", "--json", "-p", prefix], "list")
+        return records if isinstance(records, list) else []
+
+    # ------------------------------------------------------------------ main logic
+    def run(self):
+        prefix, exists = self.locate()
+        if self.params["state"] == "absent":
+            return self.absent(prefix, exists)
+        return self.present(prefix, exists)
+
+    def absent(self, prefix, exists):
+        result = {"prefix": prefix, "python": _conda.env_python_path(prefix, self.system), "packages": {},
+                  "created": False, "installed": []}  # fmt: skip
+        if not exists:
+            result["diff"] = {"before": {"state": "absent"}, "after": {"state": "absent"}}
+            return dict(result, changed=False)
+        before = _conda.packages_from_list(self.list_packages(prefix))
+        if not self.host.check_mode:
+            self.run_conda(["remove", "--all", "-y", "--json", "-p", prefix], "remove", read_only=False)
+        result["diff"] = {"before": {"state": "present", "prefix": prefix, "packages": before},
+                          "after": {"state": "absent"}}  # fmt: skip
+        return dict(result, changed=True)
+
+    def present(self, prefix, exists):
+        params = self.params
+        check = self.host.check_mode
+        before_records = self.list_packages(prefix) if exists else []
+        before = _conda.packages_from_list(before_records)
+        recreate = exists and (
+            params["force_recreate"]
+            or (params["python"] and not _conda.python_matches(before.get("python"), params["python"]))
+        )
+        create = not exists or recreate
+        installed = []
+        created = False
+        specs = conda_specs(params)
+        py_spec = python_spec(params)
+
+        # conda: create, or install what is missing
+        if create:
+            create_specs = ([py_spec] if py_spec else []) + specs
+            if (
+                not py_spec
+                and params["pip_requirements"]
+                and not any((_conda.parse_conda_spec(s) or ("",))[0] == "python" for s in specs)
+            ):
+                create_specs.insert(0, "python")
+            if check:
+                installed += create_specs
+            else:
+                target = ["-p", prefix] if (exists or params["prefix"]) else target_args(params)
+                doc = self.run_conda(
+                    ["create", "--json", "-y", *target, *channel_args(params), *create_specs], "create",
+                    read_only=False,
+                )  # fmt: skip
+                prefix = doc.get("prefix") or (doc.get("actions") or {}).get("PREFIX") or prefix
+                installed += _conda.installed_from_transaction(doc)
+            created = True
+            current = {}
+        else:
+            current = before
+            missing = [s for s in specs if not _conda.conda_spec_satisfied(s, current)]
+            if missing:
+                if check:
+                    installed += missing
+                else:
+                    doc = self.run_conda(
+                        ["install", "--json", "-y", "-p", prefix, *channel_args(params), *missing], "install",
+                        read_only=False,
+                    )  # fmt: skip
+                    installed += _conda.installed_from_transaction(doc)
+
+        # pip
+        pip_changed = False
+        requirements = list(params["pip_requirements"])
+        if requirements:
+            if not check and (created or installed):
+                current = _conda.packages_from_list(self.list_packages(prefix))
+            unmet = [r for r in requirements if not _conda.requirement_satisfied(r, current)]
+            if unmet and check:
+                unparsable = [r for r in unmet if _conda.parse_requirement(r) is None]
+                if created or len(unparsable) < len(unmet):
+                    installed += unmet
+                    pip_changed = True
+                else:
+                    # Only requirements this module cannot judge: ask pip, which writes nothing with --dry-run.
+                    cmd = pip_command(params, prefix, requirements, self.system, dry_run=True)
+                    rc, out, _err = self.host.run(cmd, True)
+                    would = _conda.parse_pip_would_install(out) if rc == 0 else unmet
+                    installed += would
+                    pip_changed = bool(would)
+            elif unmet:
+                cmd = pip_command(params, prefix, requirements, self.system)
+                rc, out, err = self.host.run(cmd, False)
+                if rc != 0:
+                    raise CondaEnvError(
+                        f"pip install failed in {prefix}: {(err or out).strip()[-2000:]}",
+                        cmd=cmd, rc=rc, stdout=out, stderr=err,
+                    )  # fmt: skip
+                done = _conda.parse_pip_installed(out)
+                installed += done
+                pip_changed = bool(done)
+
+        changed = created or bool(installed) or pip_changed
+        after = dict(before) if check or not changed else _conda.packages_from_list(self.list_packages(prefix))
+        return {
+            "changed": changed,
+            "prefix": prefix,
+            "python": _conda.env_python_path(prefix, self.system),
+            "packages": after if not check else before,
+            "created": created,
+            "installed": installed,
+            "diff": {
+                "before": {"state": "present", "prefix": prefix, "packages": before} if exists else {"state": "absent"},
+                "after": {"state": "present", "prefix": prefix, "packages": after, "recreated": bool(recreate)}
+                if not check
+                else {"state": "present", "prefix": prefix, "install": installed, "recreated": bool(recreate)},
+            },
+        }

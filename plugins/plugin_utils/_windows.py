@@ -1,0 +1,100 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side helpers for action plugins that carry out a Python module's decisions on a Windows host.
+
+Ansible runs only PowerShell modules on Windows.  The conda_env and torch_info actions keep their logic in
+module_utils (shared with the POSIX modules) and run each command with ``ansible.windows.win_command`` as an
+argument vector, which win_command escapes with the C runtime's rules: no shell, no ``conda activate``, no
+PowerShell execution policy involved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ntpath
+
+WIN_COMMAND = "ansible.windows.win_command"
+WIN_STAT = "ansible.windows.win_stat"
+
+
+def is_powershell(connection):
+    return getattr(getattr(connection, "_shell", None), "SHELL_FAMILY", "") == "powershell"
+
+
+def windows_options(argument_spec):
+    """The module's spec for validation on the controller, with ``path`` options read as plain strings.
+
+    ``type: path`` would expand ``~`` and ``$VAR`` with the controller's environment, which means nothing on the
+    Windows host.
+    """
+    spec = {}
+    for name, option in argument_spec.items():
+        spec[name] = dict(option, type="str") if option.get("type") == "path" else dict(option)
+    return spec
+
+
+class WindowsHost:
+    """The managed Windows host as the shared module logic sees it (see module_utils/_conda_env.py)."""
+
+    system = "Windows"
+
+    def __init__(self, action, task_vars):
+        self._action = action
+        self._task_vars = task_vars
+        self.check_mode = bool(action._task.check_mode)
+        self.commands = []
+
+    @contextlib.contextmanager
+    def _read_only(self):
+        # win_command does not support check mode and would skip; a read-only probe must run in check mode too.
+        # The task's check_mode flag is what _execute_module hands to the module, so it is lifted for the call.
+        task = self._action._task
+        saved = task.check_mode
+        task.check_mode = False
+        try:
+            yield
+        finally:
+            task.check_mode = saved
+
+    def _module(self, name, args):
+        with self._read_only():
+            return self._action._execute_module(module_name=name, module_args=args, task_vars=self._task_vars)
+
+    def run(self, argv, read_only=True):
+        """Run ``argv`` and return ``(rc, stdout, stderr)``; a command that cannot start gives rc != 0 and why."""
+        if self.check_mode and not read_only:
+            raise RuntimeError(f"refusing to run a changing command in check mode: {argv!r}")
+        argv = [str(a) for a in argv]
+        self.commands.append(argv)
+        result = self._module(WIN_COMMAND, {"argv": argv})
+        rc = result.get("rc")
+        stdout = result.get("stdout") or ""
+        stderr = result.get("stderr") or ""
+        if rc is None or (result.get("failed") and "stdout" not in result):
+            # win_command failed before the process ran (executable missing, access denied): its msg says why.
+            rc = rc if rc not in (None, 0) else 2
+            stderr = stderr or str(result.get("msg") or "win_command failed")
+        return int(rc), stdout, stderr
+
+    def stat(self, path):
+        result = self._module(WIN_STAT, {"path": path, "get_checksum": False})
+        if result.get("failed"):
+            return {"exists": False}
+        return result.get("stat") or {"exists": False}
+
+    def is_file(self, path):
+        stat = self.stat(path)
+        return bool(stat.get("exists")) and not stat.get("isdir")
+
+    def usable_dir(self, directory):
+        # conda lists envs_dirs with the writable one first (an unwritable root moves ROOT\envs behind the user's
+        # directory), so an existing or creatable directory is taken as conda would take it.
+        stat = self.stat(directory)
+        return bool(stat.get("isdir")) or not stat.get("exists")
+
+    @staticmethod
+    def abspath(path):
+        text = str(path).replace("/", "\\")
+        if not ntpath.isabs(text) or not (text[1:2] == ":" or text.startswith("\\\\")):
+            raise ValueError(f"{path!r} is not an absolute Windows path (such as C:\\envs\\lab)")
+        return ntpath.normpath(text)

@@ -1,0 +1,35 @@
+"""The pytorch_env filters wrap module_utils/_pytorch_env.py and turn its errors into filter errors."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import FilterModule
+
+FILTERS = FilterModule().filters()
+WINDOWS_FACTS = {"system": "Win32NT", "os_family": "Windows", "architecture2": "x86_64", "user_dir": "C:\\Users\\lab"}
+
+
+def test_platform_then_layout_as_the_role_chains_them():
+    host = FILTERS["host_platform"](WINDOWS_FACTS)
+    layout = FILTERS["pytorch_env_layout"](
+        host, "pytorch_env", manager="uv", scope="auto", prefix="", conda="", conda_fact={},
+        uv_version=0.5, uv_install_dir="", uv_base_url="http://mirror/uv", compute="cpu", verify_device="auto",
+    )  # fmt: skip
+    assert layout["python"] == "C:\\ProgramData\\torchfleet\\envs\\pytorch_env\\Scripts\\python.exe"
+    assert layout["uv"]["url"] == "http://mirror/uv/0.5/uv-x86_64-pc-windows-msvc.zip"
+
+
+def test_errors_become_filter_errors_with_the_same_message():
+    with pytest.raises(AnsibleFilterError, match="Linux, macOS"):
+        FILTERS["host_platform"]({"system": "SunOS"})
+    host = FILTERS["host_platform"]({"system": "Linux", "machine": "x86_64", "user_dir": "/root"})
+    with pytest.raises(AnsibleFilterError, match="pytorch_env_prefix 'envs' must be an absolute path"):
+        FILTERS["pytorch_env_layout"](host, "e", manager="uv", prefix="envs", uv_version="0.13.9")
+    with pytest.raises(AnsibleFilterError, match="no single SHA-256"):
+        FILTERS["sha256sum_digest"]("nothing here", "uv.zip")
+
+
+def test_sha256sum_digest():
+    digest = "ab" * 32
+    assert FILTERS["sha256sum_digest"](f"{digest} *uv.zip\n", "uv.zip") == digest
