@@ -10,27 +10,16 @@ and the action decide the same way because they share that code.
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_env
 from ansible_collections.torchfleet.lab.plugins.plugin_utils import _windows
 
 MODULE = "torchfleet.lab.conda_env"
 
 
-class ActionModule(ActionBase):
-    _supports_check_mode = True
+class ActionModule(_windows.PosixOrWindowsAction):
+    MODULE = MODULE
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused since Ansible 2.5
-        task_vars = task_vars or {}
-
-        if not _windows.is_powershell(self._connection):
-            result.update(
-                self._execute_module(module_name=MODULE, module_args=dict(self._task.args), task_vars=task_vars)
-            )
-            return result
-
+    def run_windows(self, result, task_vars):
         _validation, params = self.validate_argument_spec(
             argument_spec=_windows.windows_options(_conda_env.ARGUMENT_SPEC),
             mutually_exclusive=_conda_env.MUTUALLY_EXCLUSIVE,

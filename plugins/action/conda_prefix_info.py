@@ -13,28 +13,19 @@ from __future__ import annotations
 import base64
 import ntpath
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
+from ansible_collections.torchfleet.lab.plugins.plugin_utils import _windows
 
 MODULE = "torchfleet.lab.conda_prefix_info"
 SYSTEM = "Windows"
 
 
-class ActionModule(ActionBase):
-    _supports_check_mode = True
+class ActionModule(_windows.PosixOrWindowsAction):
+    MODULE = MODULE
     _VALID_ARGS = frozenset(("prefix", "marker"))
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused since Ansible 2.5
-
-        if getattr(self._connection._shell, "SHELL_FAMILY", "") != "powershell":
-            result.update(
-                self._execute_module(module_name=MODULE, module_args=dict(self._task.args), task_vars=task_vars)
-            )
-            return result
-
+    def run_windows(self, result, task_vars):
         self._task_vars = task_vars
         prefix = str(self._task.args.get("prefix") or "").replace("/", "\\")
         if not prefix:
@@ -48,13 +39,8 @@ class ActionModule(ActionBase):
     # ------------------------------------------------------------------------------------------ Windows
     def _win(self, module, args, check_mode=None):
         """Run a built-in Windows module; ``check_mode=False`` runs a read-only probe in check mode too."""
-        saved = self._task.check_mode
-        if check_mode is not None:
-            self._task.check_mode = check_mode
-        try:
+        with _windows.check_mode_as(self._task, check_mode):
             return self._execute_module(module_name=module, module_args=args, task_vars=self._task_vars)
-        finally:
-            self._task.check_mode = saved
 
     def _listing(self, prefix):
         names = []

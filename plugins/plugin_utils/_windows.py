@@ -13,12 +13,55 @@ from __future__ import annotations
 import contextlib
 import ntpath
 
+from ansible.plugins.action import ActionBase
+
 WIN_COMMAND = "ansible.windows.win_command"
 WIN_STAT = "ansible.windows.win_stat"
 
 
 def is_powershell(connection):
     return getattr(getattr(connection, "_shell", None), "SHELL_FAMILY", "") == "powershell"
+
+
+@contextlib.contextmanager
+def check_mode_as(task, check_mode):
+    """Run the calls inside with the task's check mode set to ``check_mode`` (None keeps it).
+
+    win_command does not support check mode and would skip, so a read-only probe lifts check mode for its call:
+    the task's flag is what ``_execute_module`` hands to the module.
+    """
+    saved = task.check_mode
+    if check_mode is not None:
+        task.check_mode = check_mode
+    try:
+        yield
+    finally:
+        task.check_mode = saved
+
+
+class PosixOrWindowsAction(ActionBase):
+    """An action that runs the Python module ``MODULE`` on Linux and macOS, and ``run_windows`` on PowerShell hosts.
+
+    Subclasses keep the module's decisions in module_utils and carry them out on Windows with built-in Windows
+    modules, since Ansible cannot run a Python module there.
+    """
+
+    MODULE = ""
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused since Ansible 2.5
+        task_vars = task_vars or {}
+        if not is_powershell(self._connection):
+            result.update(
+                self._execute_module(module_name=self.MODULE, module_args=dict(self._task.args), task_vars=task_vars)
+            )
+            return result
+        return self.run_windows(result, task_vars)
+
+    def run_windows(self, result, task_vars):
+        raise NotImplementedError
 
 
 def windows_options(argument_spec):
@@ -44,20 +87,8 @@ class WindowsHost:
         self.check_mode = bool(action._task.check_mode)
         self.commands = []
 
-    @contextlib.contextmanager
-    def _read_only(self):
-        # win_command does not support check mode and would skip; a read-only probe must run in check mode too.
-        # The task's check_mode flag is what _execute_module hands to the module, so it is lifted for the call.
-        task = self._action._task
-        saved = task.check_mode
-        task.check_mode = False
-        try:
-            yield
-        finally:
-            task.check_mode = saved
-
     def _module(self, name, args):
-        with self._read_only():
+        with check_mode_as(self._action._task, False):
             return self._action._execute_module(module_name=name, module_args=args, task_vars=self._task_vars)
 
     def run(self, argv, read_only=True):
