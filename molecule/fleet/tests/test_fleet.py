@@ -86,3 +86,10 @@ def test_metrics_on_the_hosts_match_what_the_controller_has(hosts, report_dir, r
         [path] = host.check_output(f"ls {TRAINERS}/runs/mnist_cnn-ddp-*.rank*.json").split()
         on_host = json.loads(host.file(path).content_string)
         assert on_host == read_json(_rank_files(report_dir)[name][0])
+
+
+def test_each_host_keeps_torchrun_output_with_its_rank_s_progress(hosts):
+    for name, host in hosts.items():
+        [path] = host.check_output(f"ls {TRAINERS}/runs/mnist_cnn-ddp-*.log").split()
+        log = host.file(path).content_string
+        assert re.search(r"^\[mnist_cnn rank [0-2]/3\] epoch 2/2 loss ", log, re.M), (name, log[-2000:])
