@@ -390,7 +390,31 @@ def _skip(reason: str, system: str, **extra) -> Dict[str, Any]:
     return result
 
 
-def plan(
+def plan(facts: Dict[str, Any], installed_version: Any = None, changed: bool = False, **options) -> Dict[str, Any]:
+    """Everything the role does on one host, or a DriverPlanError naming what to change.
+
+    ``options`` are those of ``_plan`` (the role's variables without their prefix).
+
+    Called again after the install with ``installed_version`` (and whether anything changed), the plan also
+    says whether the host must reboot (``reboot``) and checks that the installed driver is of the branch.
+    """
+    result = _plan(facts, **options)
+    if installed_version is not None and result["action"] != "skip":
+        installed_branch = branch_of(installed_version)
+        if installed_version and installed_branch != result["branch"]:
+            raise DriverPlanError(
+                f"Driver {installed_version} is installed, not of branch {result['branch']}: the packages of that "
+                "branch are transitional ones or were replaced. Choose another gpu_driver_branch or "
+                "gpu_driver_source; the packages are held, so nothing moves until you do."
+            )
+        result["installed"] = str(installed_version) or None
+        result["reboot"] = reboot_needed(
+            result, bool(changed), (facts or {}).get("torchfleet_gpu") or {}, str(installed_version)
+        )
+    return result
+
+
+def _plan(
     facts: Dict[str, Any],
     branch: Any = None,
     kernel_module: str = "auto",
@@ -408,66 +432,6 @@ def plan(
     windows_installer_sha256: str = "",
     mirror_url: str = "",
     cache_dir: str = "",
-    installed_version: Any = None,
-    changed: bool = False,
-) -> Dict[str, Any]:
-    """Everything the role does on one host, or a DriverPlanError naming what to change.
-
-    Called again after the install with ``installed_version`` (and whether anything changed), the plan also
-    says whether the host must reboot (``reboot``) and checks that the installed driver is of the branch.
-    """
-    result = _plan(
-        facts,
-        branch,
-        kernel_module,
-        source,
-        force,
-        build_module,
-        pytorch_version,
-        pytorch_compute,
-        cuda_keyring_sha256,
-        debian_mirror,
-        mok_key,
-        mok_cert,
-        windows_version,
-        windows_installer_url,
-        windows_installer_sha256,
-        mirror_url,
-        cache_dir,
-    )
-    if installed_version is not None and result["action"] != "skip":
-        installed_branch = branch_of(installed_version)
-        if installed_version and installed_branch != result["branch"]:
-            raise DriverPlanError(
-                f"Driver {installed_version} is installed, not of branch {result['branch']}: the packages of that "
-                "branch are transitional ones or were replaced. Choose another gpu_driver_branch or "
-                "gpu_driver_source; the packages are held, so nothing moves until you do."
-            )
-        result["installed"] = str(installed_version) or None
-        result["reboot"] = reboot_needed(
-            result, bool(changed), (facts or {}).get("torchfleet_gpu") or {}, str(installed_version)
-        )
-    return result
-
-
-def _plan(
-    facts,
-    branch,
-    kernel_module,
-    source,
-    force,
-    build_module,
-    pytorch_version,
-    pytorch_compute,
-    cuda_keyring_sha256,
-    debian_mirror,
-    mok_key,
-    mok_cert,
-    windows_version,
-    windows_installer_url,
-    windows_installer_sha256,
-    mirror_url,
-    cache_dir,
 ) -> Dict[str, Any]:
     facts = facts or {}
     system = facts.get("system") or facts.get("os_family") or ""
