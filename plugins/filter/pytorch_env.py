@@ -18,35 +18,10 @@ def host_platform(facts):
         raise AnsibleFilterError(str(exc)) from exc
 
 
-def pytorch_env_layout(
-    host,
-    name,
-    manager="conda",
-    scope="auto",
-    prefix="",
-    conda="",
-    conda_fact=None,
-    uv_version="",
-    uv_install_dir="",
-    uv_base_url="",
-    compute=None,
-    verify_device="auto",
-):
+def pytorch_env_layout(host, name, verify_device="auto", **options):
+    # The role passes pytorch_env_verify_device as verify_device; the other options are layout()'s own.
     try:
-        return pe.layout(
-            host,
-            name,
-            manager=manager,
-            scope=scope,
-            prefix=prefix or "",
-            conda=conda or "",
-            conda_fact=conda_fact,
-            uv_version=str(uv_version or ""),
-            uv_install_dir=uv_install_dir or "",
-            uv_base_url=uv_base_url or "",
-            compute=compute,
-            verify=verify_device,
-        )
+        return pe.layout(host, name, verify=verify_device, **options)
     except pe.LayoutError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

@@ -225,13 +225,14 @@ def sha256_from_record(text, filename=None):
 # --------------------------------------------------------------------------------------------------- layout
 def _uv(host, scope_dirs, version, install_dir, base_url):
     system, machine = host["system"], host["machine"]
+    version = str(version or "")  # YAML may give 0.13 as a number, or null
     target = UV_TARGETS.get((system, machine))
     if target is None:
         raise LayoutError(f"uv publishes no binary for {system} {machine or 'unknown'}; use pytorch_env_manager: conda")
     paths = _paths(system)
     windows = system == "Windows"
     asset = "uv-{}.{}".format(target, "zip" if windows else "tar.gz")
-    url = "{}/{}/{}".format(str(base_url).rstrip("/"), version, asset)
+    url = "{}/{}/{}".format(str(base_url or "").rstrip("/"), version, asset)
     directory = _absolute(install_dir, system, "pytorch_env_uv_install_dir") if install_dir else scope_dirs["bin"]
     cache = scope_dirs["cache"]
     unpack_dir = paths.join(cache, f"uv-{version}")
