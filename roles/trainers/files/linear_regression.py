@@ -18,7 +18,8 @@ the data's own units, so `weights`, `bias`, the saved state_dict and the reporte
 all refer to the raw inputs.
 
 Progress lines go to stdout; without --output the metrics JSON is printed on stdout and the
-progress goes to stderr.  Exit codes: 0 success, 2 bad input (unreadable CSV, unavailable device, bad arguments).
+progress goes to stderr.  Exit codes: 0 success, 2 bad input (unreadable CSV, unavailable device, bad arguments),
+3 training diverged (a loss that is NaN or infinite: no metrics are written, since JSON has no such numbers).
 Only torch and the standard library are needed.
 """
 
@@ -44,6 +45,10 @@ RECIPE_Y = [[2.0], [4.0], [6.0]]
 
 class UsageError(Exception):
     """A problem with the user's input: reported in one line, exit code 2."""
+
+
+class DivergedError(Exception):
+    """The loss became NaN or infinite: reported in one line, exit code 3, and no metrics are written."""
 
 
 # Progress goes to stdout, or to stderr when stdout carries the metrics JSON (no --output).
@@ -190,6 +195,11 @@ def train(
             total += loss.item() * index.numel()
         # MSE scales with the square of the target's scale: report it in the data's units.
         losses.append(total / rows * float(y_std.item()) ** 2)
+        if not math.isfinite(losses[-1]):
+            raise DivergedError(
+                f"the loss is {losses[-1]} at epoch {epoch}/{epochs}: training diverged; lower --lr (now {lr}) "
+                "or check the data for extreme values"
+            )
         if progress:
             progress(epoch, losses[-1])
 
@@ -206,7 +216,8 @@ def write_json_atomic(path: str, payload: dict) -> None:
     os.makedirs(directory, exist_ok=True)
     temporary = f"{path}.tmp{os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
+        # allow_nan=False: NaN and Infinity are not JSON (RFC 8259, section 6); a strict reader would refuse them.
+        json.dump(payload, handle, indent=2, allow_nan=False)
         handle.write("\n")
     os.replace(temporary, path)
 
@@ -285,7 +296,7 @@ def run(args) -> dict:
         write_json_atomic(args.output, metrics)
         log(f"final loss {losses[-1]:.6g}; metrics written to {args.output}")
     else:
-        print(json.dumps(metrics, indent=2), flush=True)
+        print(json.dumps(metrics, indent=2, allow_nan=False), flush=True)
     return metrics
 
 
@@ -298,6 +309,9 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"{SCRIPT}: error: {exc}", file=sys.stderr, flush=True)
         return 2
+    except DivergedError as exc:
+        print(f"{SCRIPT}: error: {exc}", file=sys.stderr, flush=True)
+        return 3
     return 0
 
 

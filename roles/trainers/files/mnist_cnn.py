@@ -12,7 +12,9 @@ DIR holds the four MNIST files, each plain or gzip-compressed (NAME or NAME.gz):
 train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte.
 They are read directly (IDX: big-endian magic 0x00000803 for images or 0x00000801 for labels, one
 big-endian uint32 per dimension, then uint8 data), so torchvision is not needed and nothing is
-downloaded.  A missing or corrupt file is reported in one line naming the file, exit code 2.
+downloaded.  A missing or corrupt file is reported in one line naming the file, exit code 2.  A loss that
+becomes NaN or infinite ends the run with exit code 3 and a one-line message, on every rank at the same epoch
+(the check reads the loss summed over all ranks), and no metrics are written: JSON has no such numbers.
 
 The network: two conv(3x3, padding 1) + ReLU + 2x2 max-pool blocks take 1x28x28 to 16x14x14 to
 32x7x7, which is flattened (32*7*7 = 1568 features) into one linear layer with 10 outputs.
@@ -71,6 +73,10 @@ class UsageError(Exception):
 
 class DataError(UsageError):
     """A missing or malformed data file."""
+
+
+class DivergedError(Exception):
+    """The loss became NaN or infinite: reported in one line, exit code 3, and no metrics are written."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +345,8 @@ def write_json_atomic(path: str, payload: dict) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     temporary = f"{path}.tmp{os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
+        # allow_nan=False: NaN and Infinity are not JSON (RFC 8259, section 6); a strict reader would refuse them.
+        json.dump(payload, handle, indent=2, allow_nan=False)
         handle.write("\n")
     os.replace(temporary, path)
 
@@ -351,7 +358,7 @@ def gather_json(ctx: Context, payload: dict) -> list:
     which a torch-only environment lacks ("RuntimeError: Numpy is not available"); bytes in uint8
     tensors need nothing but torch.
     """
-    data = json.dumps(payload).encode("utf-8")
+    data = json.dumps(payload, allow_nan=False).encode("utf-8")
     size = torch.tensor([len(data)], dtype=torch.int64, device=ctx.device)
     sizes = [torch.zeros_like(size) for _rank in range(ctx.world_size)]
     dist.all_gather(sizes, size)
@@ -424,6 +431,12 @@ def run(args, ctx: Context, data: dict) -> dict:
         local_losses.append(loss_sum / samples)
         global_loss, global_samples, global_correct = ctx.all_sum([loss_sum, samples, correct])
         losses.append(global_loss / global_samples)
+        # The summed loss is the same number on every rank, so all ranks stop together, none left waiting.
+        if not math.isfinite(losses[-1]):
+            raise DivergedError(
+                f"the loss is {losses[-1]} at epoch {epoch}/{args.epochs}: training diverged; lower --lr "
+                f"(now {args.lr}) or check the data"
+            )
         ctx.log(
             f"epoch {epoch}/{args.epochs} loss {local_losses[-1]:.4f} train accuracy {correct / samples:.2%} "
             f"({samples} samples, {time.perf_counter() - epoch_started:.1f}s)"
@@ -495,7 +508,7 @@ def run(args, ctx: Context, data: dict) -> dict:
         write_json_atomic(args.output, metrics)
         ctx.log(f"final loss {losses[-1]:.4f}, test accuracy {test_accuracy:.2%}; metrics written to {args.output}")
     else:
-        print(json.dumps(metrics, indent=2), flush=True)
+        print(json.dumps(metrics, indent=2, allow_nan=False), flush=True)
     return metrics
 
 
@@ -580,6 +593,10 @@ def main(argv=None) -> int:
         where = f"{SCRIPT} rank {os.environ.get('RANK')}" if args.distributed and "RANK" in os.environ else SCRIPT
         print(f"{where}: error: {exc}", file=sys.stderr, flush=True)
         return 2
+    except DivergedError as exc:
+        where = f"{SCRIPT} rank {os.environ.get('RANK')}" if args.distributed and "RANK" in os.environ else SCRIPT
+        print(f"{where}: error: {exc}", file=sys.stderr, flush=True)
+        return 3
     finally:
         if ctx is not None and ctx.distributed:
             dist.destroy_process_group()
