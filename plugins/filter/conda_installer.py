@@ -35,9 +35,10 @@ def conda_installer(
         scope = ci.resolve_scope(scope, system)
         if not prefix:
             prefix = ci.default_prefix(distribution, system, scope, home or "")
-        ci.check_prefix(prefix, system)
+        ci.check_prefix(prefix, system, home=home or None)
         if not cache_dir:
             cache_dir = ci.default_cache_dir(system, scope, home or "")
+        ci.check_cache_dir(cache_dir, system, home=home or None)
         install_type = install_type or ci.install_type(scope, system)
         info["system"] = ci.normalise_system(system)
         info["family"] = ci.family(system)

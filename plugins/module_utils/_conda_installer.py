@@ -248,8 +248,69 @@ def default_cache_dir(system, scope, home):
     return home.rstrip("/") + "/.cache/torchfleet"
 
 
-def check_prefix(prefix, system):
-    """Reject prefixes the installers refuse, before anything is downloaded."""
+# Directories no installation or download may take over: the OS's own trees, mount points and shared temporary
+# directories (world-writable, so a download there could be swapped before root runs it). Home directories are
+# refused too (``/home/<name>``, ``/Users/<name>``, ``C:\Users\<name>`` and the connecting user's home).
+# plugins/module_utils/_validate.py (a general path layer) was not there when this was written; this is the
+# miniconda role's own small check.
+_POSIX_SYSTEM_DIRS = frozenset(
+    (
+        "/", "/bin", "/boot", "/dev", "/dev/shm", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
+        "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin",
+        "/usr/include", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/local", "/usr/local/bin",
+        "/usr/local/lib", "/usr/local/share", "/usr/sbin", "/usr/share", "/usr/src", "/var", "/var/cache",
+        "/var/lib", "/var/log", "/var/opt", "/var/root", "/var/tmp", "/Applications", "/Library", "/System",
+        "/Users", "/Volumes", "/private", "/private/tmp", "/private/var", "/opt/homebrew",
+    )
+)  # fmt: skip
+_WINDOWS_SYSTEM_DIRS = frozenset(
+    (
+        "", "\\windows", "\\programdata", "\\users", "\\users\\public", "\\users\\default",
+        "\\program files", "\\program files (x86)",
+    )
+)  # fmt: skip
+_POSIX_HOME = re.compile(r"^/(home|Users)/[^/]+$")
+_WINDOWS_HOME = re.compile(r"^\\users\\[^\\]+$")
+
+
+def _normalised(path, windows):
+    if windows:
+        text = str(path or "").replace("/", "\\")
+        return text[:2].lower() + re.sub(r"\\+", lambda _m: "\\", text[2:]).rstrip("\\").lower()
+    return re.sub(r"/+", "/", str(path or "")).rstrip("/") or "/"
+
+
+def system_dir_problem(path, system, home=None):
+    """Why ``path`` is a directory the role must not install into, download into or change; ``""`` if none.
+
+    Refused: ``.``/``..`` components, the OS's own directories, shared temporary directories, home directories
+    and the connecting user's home itself.
+    """
+    windows = normalise_os(system) == "Windows"
+    sep = "\\" if windows else "/"
+    parts = str(path or "").replace("/", sep).split(sep)
+    if any(part in (".", "..") for part in parts):
+        return "has a '.' or '..' component; give the directory's plain absolute path"
+    norm = _normalised(path, windows)
+    if home and norm == _normalised(home, windows):
+        return "is the connecting user's home directory"
+    if windows:
+        rest = norm[2:]
+        if rest in _WINDOWS_SYSTEM_DIRS:
+            return "is a system directory"
+        if _WINDOWS_HOME.match(rest):
+            return "is a home directory"
+        return ""
+    if norm in _POSIX_SYSTEM_DIRS:
+        return "is a system directory"
+    if _POSIX_HOME.match(norm):
+        return "is a home directory"
+    return ""
+
+
+def check_prefix(prefix, system, home=None):
+    """Reject prefixes the installers refuse, or that name a directory the role must not install into,
+    before anything is downloaded."""
     os_name = normalise_os(system)
     if os_name == "Windows":
         if not re.match(r"^[A-Za-z]:\\", prefix or ""):
@@ -262,21 +323,38 @@ def check_prefix(prefix, system):
                 "miniconda_prefix {!r} contains characters the Windows installer refuses ({}); choose a path "
                 "of plain ASCII letters, digits, '_', '-', '.' and backslashes.".format(prefix, "".join(bad) or "space")
             )
-        if prefix.rstrip("\\").lower()[2:] in ("", "\\windows", "\\programdata", "\\users"):
-            raise InstallerError(
-                f"miniconda_prefix {prefix!r} is a system directory; choose a dedicated one such as "
-                "C:\\ProgramData\\miniconda3."
-            )
-        return prefix
-    if not (prefix or "").startswith("/"):
-        raise InstallerError(f"miniconda_prefix {prefix!r} must be an absolute path such as /opt/miniconda3.")
-    if " " in prefix:
-        raise InstallerError(f"miniconda_prefix {prefix!r} contains a space, which the installer refuses.")
-    if prefix.rstrip("/") in ("", "/usr", "/opt", "/home", "/root", "/etc", "/var", "/tmp"):
+        example = "C:\\ProgramData\\miniconda3"
+    else:
+        if not (prefix or "").startswith("/"):
+            raise InstallerError(f"miniconda_prefix {prefix!r} must be an absolute path such as /opt/miniconda3.")
+        if " " in prefix:
+            raise InstallerError(f"miniconda_prefix {prefix!r} contains a space, which the installer refuses.")
+        example = "/opt/miniconda3"
+    problem = system_dir_problem(prefix, system, home)
+    if problem:
         raise InstallerError(
-            f"miniconda_prefix {prefix!r} is a system directory; choose a dedicated one such as /opt/miniconda3."
+            f"miniconda_prefix {prefix!r} {problem}; the role installs only into a dedicated directory of its own. "
+            f"Choose one such as {example}. Nothing was changed."
         )
     return prefix
+
+
+def check_cache_dir(cache_dir, system, home=None):
+    """Reject a download directory the role must not write into or change the mode of."""
+    windows = normalise_os(system) == "Windows"
+    absolute = re.match(r"^[A-Za-z]:\\", cache_dir or "") if windows else (cache_dir or "").startswith("/")
+    example = "C:\\ProgramData\\torchfleet\\cache" if windows else "/var/cache/torchfleet"
+    if not absolute:
+        raise InstallerError(f"miniconda_cache_dir {cache_dir!r} must be an absolute path such as {example}.")
+    problem = system_dir_problem(cache_dir, system, home)
+    if problem:
+        raise InstallerError(
+            f"miniconda_cache_dir {cache_dir!r} {problem}. The installer is downloaded there and then run, so "
+            "the directory must be one only its owner can write to, and the role leaves the modes of existing "
+            f"directories alone. Choose a dedicated directory such as {example} (or leave it empty). "
+            "Nothing was changed."
+        )
+    return cache_dir
 
 
 def install_command(

@@ -10,10 +10,17 @@ version_added: 1.0.0
 short_description: Tell whether a Miniconda or Miniforge prefix is a complete installation
 description:
   - Inspects an installation prefix without changing it and classifies it as absent, empty, complete,
-    interrupted (left half-made by an installer that did not finish) or foreign (a directory that is not
-    a conda installation and must not be touched).
+    interrupted (left half-made by an installer that stopped, holding nothing else), foreign (a directory that
+    is not a conda installation), environment (a C(conda create) prefix, not an installation), damaged
+    (incomplete, and holding more than an interrupted installer leaves, such as environments under C(envs/))
+    or unusable (finished, but C(conda info --json) fails; the problem quotes conda's error).
   - A complete prefix has C(bin/conda) and C(condabin/conda), a non-empty C(conda-meta/history), none of the
     installer's temporary files, and a C(conda info --json) that parses.
+  - Before it runs C(<prefix>/bin/conda), the module checks that conda's script, the interpreter its first line
+    names, its C(conda) package and every directory above them are owned by root or the user the module runs
+    as, and writable by no one else; otherwise it fails and runs nothing (root never runs code a user can
+    change).
+  - Fails when the prefix, with its links resolved, is a system or home directory.
   - On Windows a complete prefix has C(Scripts\conda.exe), C(condabin\conda.bat), a non-empty
     C(conda-meta\history), the C(Uninstall-<NAME>.exe) the installer writes last, and no C(tmp) left over.
   - Reads the marker the C(torchfleet.lab.miniconda) role writes after a successful install
@@ -69,7 +76,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 state:
-  description: One of C(absent), C(empty), C(complete), C(interrupted), C(foreign).
+  description:
+    - One of C(absent), C(empty), C(complete), C(interrupted), C(foreign), C(environment), C(damaged),
+      C(unusable).
   returned: always
   type: str
   sample: complete
@@ -106,9 +115,11 @@ installed_for:
   sample: system
 """
 
+import glob
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
 
 
@@ -130,6 +141,48 @@ def _found(prefix, system):
     return found
 
 
+def _environments(prefix):
+    envs = os.path.join(prefix, "envs")
+    try:
+        return sorted(os.listdir(envs)) if os.path.isdir(envs) else []
+    except OSError:
+        # Unreadable: assume it holds something, so nothing is repaired over it.
+        return ["(unreadable)"]
+
+
+def _interpreter(script):
+    """The interpreter a script's ``#!`` line names, or None."""
+    try:
+        with open(script, "rb") as handle:
+            first = handle.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", "replace").split()
+    return words[0] if words else None
+
+
+def _what_conda_runs(prefix):
+    """Resolved paths of what ``<prefix>/bin/conda info`` executes: the script, its interpreter and the conda
+    package it imports (``lib/python3.*/site-packages/conda``)."""
+    script = os.path.join(prefix, "bin", "conda")
+    paths = [os.path.realpath(script)]
+    interpreter = _interpreter(script)
+    if interpreter and os.path.isabs(interpreter):
+        paths.append(os.path.realpath(interpreter))
+    paths.extend(
+        os.path.realpath(p)
+        for p in sorted(glob.glob(os.path.join(prefix, "lib", "python3*", "site-packages", "conda")))
+    )
+    return paths
+
+
+def _stat_of(path):
+    st = os.stat(path)
+    return st.st_uid, st.st_gid, st.st_mode
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -144,15 +197,26 @@ def main():
     exists = os.path.lexists(prefix)
     if exists and not os.path.isdir(prefix):
         module.fail_json(msg=f"{prefix} exists and is not a directory; choose another miniconda_prefix")
+    if exists:
+        # What is on disk decides: a link to a system or home directory is refused like the directory itself.
+        try:
+            ci.check_prefix(os.path.realpath(prefix), system)
+        except ci.InstallerError as exc:
+            module.fail_json(msg=f"{prefix} resolves to {os.path.realpath(prefix)}: {exc}")
     listing = sorted(os.listdir(prefix)) if exists else []
     found = _found(prefix, system) if listing else {}
-    state, problems = cp.classify(prefix, listing, exists, found, system)
+    environments = _environments(prefix) if listing else []
+    state, problems = cp.classify(prefix, listing, exists, found, system, environments=environments)
 
     result = cp.new_result(state, problems, listing, system)
     if state in ("complete", "interrupted"):
         result["marker"] = _read_json(os.path.join(prefix, "conda-meta", module.params["marker"]))
         result["installer_info"] = _read_json(os.path.join(prefix, ".installer.info"))
     if state == "complete":
+        uid = os.geteuid()
+        unsafe = cp.trust_problems(_what_conda_runs(prefix), uid, _stat_of)
+        if unsafe:
+            module.fail_json(msg=cp.trust_refusal(prefix, uid, unsafe), state=state, problems=unsafe)
         rc, out, err = module.run_command([os.path.join(prefix, "bin", "conda"), "info", "--json"])
         cp.apply_conda_info(result, rc, out, err)
     module.exit_json(**result)

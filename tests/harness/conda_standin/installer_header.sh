@@ -63,6 +63,9 @@ case "$PREFIX" in
     *\ *) printf "ERROR: Cannot install into directories with spaces\n" >&2; exit 1 ;;
 esac
 
+# As conda/constructor constructor/header.sh (commit f57a3e7) lines 428-431: without -u or -f (both set FORCE=1,
+# lines 167-169 and 184-186) ANY existing path is refused, an empty directory included (`[ -e "$PREFIX" ]`).
+# With them it proceeds into the directory (REINSTALL=1, lines 432-434, is not read again) and removes nothing first.
 if [ "$FORCE" = "0" ] && [ -e "$PREFIX" ]; then
     printf "ERROR: File or directory already exists: '%s'\n" "$PREFIX" >&2
     printf "If you want to update an existing installation, use the -u option.\n" >&2

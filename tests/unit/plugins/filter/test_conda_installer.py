@@ -126,3 +126,21 @@ def test_prefix_plan_reads_the_registered_module_result():
 def test_prefix_plan_wants_the_module_result():
     with pytest.raises(AnsibleFilterError, match="conda_prefix_info"):
         conda_prefix_plan("complete", "miniforge", "26.3.2-3", "Linux", "/opt/m")
+
+
+def test_a_shared_temporary_cache_directory_is_refused_before_anything_runs():
+    # miniconda_cache_dir: /tmp used to get mode 0755 from the role, losing /tmp's sticky bit (issue 11 item 2).
+    with pytest.raises(AnsibleFilterError, match="miniconda_cache_dir '/tmp' is a system directory"):
+        conda_installer("miniforge", "26.3.2-3", "Linux", "x86_64", "/opt/miniforge3", "/tmp")
+
+
+def test_the_user_home_is_refused_as_a_prefix():
+    with pytest.raises(AnsibleFilterError, match="is the connecting user's home directory"):
+        conda_installer("miniforge", "26.3.2-3", "Linux", "x86_64", "/srv/ana", "", scope="user", home="/srv/ana")
+
+
+def test_prefix_plan_passes_the_installer_update_option_for_an_empty_directory():
+    plan = FilterModule().filters()["conda_prefix_plan"](
+        {"state": "empty", "problems": [], "marker": None}, "miniforge", "26.3.2-3", "Linux", "/opt/miniforge3"
+    )
+    assert (plan["action"], plan["update"]) == ("install", True)

@@ -457,3 +457,58 @@ def test_path_request_ignored_for_all_users_is_reported():
 def test_windows_system_directories_are_refused(prefix):
     with pytest.raises(ci.InstallerError, match="system directory"):
         ci.check_prefix(prefix, "Win32NT")
+
+
+# Issue 11 item 1: system and home directories are never a prefix; item 2: nor a download directory whose
+# mode the role would change (miniconda_cache_dir: /tmp lost /tmp's sticky bit).
+@pytest.mark.parametrize(
+    ("path", "system", "home", "problem"),
+    [
+        ("/usr/local", "Linux", "/root", "is a system directory"),
+        ("/srv/", "Linux", "/root", "is a system directory"),
+        ("//tmp", "Linux", "/root", "is a system directory"),
+        ("/home/alice", "Linux", "/root", "is a home directory"),
+        ("/Users/alice", "Darwin", "/Users/bob", "is a home directory"),
+        ("/srv/lab", "Linux", "/srv/lab/", "is the connecting user's home directory"),
+        ("/opt/miniconda3/../../etc", "Linux", "/root", "'..' component"),
+        ("C:\\", "Win32NT", "C:\\Users\\ana", "is a system directory"),
+        ("C:\\Users\\ana", "Win32NT", "C:\\Users\\bob", "is a home directory"),
+        ("c:/users/ana/", "Win32NT", "C:\\Users\\ana", "is the connecting user's home directory"),
+    ],
+)
+def test_system_and_home_directories_are_named(path, system, home, problem):
+    assert problem in ci.system_dir_problem(path, system, home)
+
+
+@pytest.mark.parametrize(
+    ("path", "system"),
+    [
+        ("/opt/miniconda3", "Linux"),
+        ("/home/alice/miniforge3", "Linux"),
+        ("/srv/lab/conda", "Linux"),
+        ("/Users/alice/miniforge3", "Darwin"),
+        ("C:\\ProgramData\\miniconda3", "Win32NT"),
+        ("C:\\Users\\ana\\miniforge3", "Win32NT"),
+    ],
+)
+def test_dedicated_directories_pass(path, system):
+    assert ci.system_dir_problem(path, system, "/home/alice" if system != "Win32NT" else "C:\\Users\\ana") == ""
+
+
+@pytest.mark.parametrize("prefix", ["/usr/local", "/srv", "/home/alice", "/opt/../usr"])
+def test_system_and_home_prefixes_are_refused(prefix):
+    with pytest.raises(ci.InstallerError, match=r"miniconda_prefix .* Nothing was changed"):
+        ci.check_prefix(prefix, "Linux", home="/home/ana")
+
+
+@pytest.mark.parametrize("cache_dir", ["/tmp", "/var/tmp/", "/dev/shm", "/", "/home/ana", "/usr/local"])
+def test_shared_and_system_cache_directories_are_refused(cache_dir):
+    with pytest.raises(ci.InstallerError, match=r"miniconda_cache_dir .* leaves the modes of existing directories"):
+        ci.check_cache_dir(cache_dir, "Linux", home="/home/ana")
+
+
+def test_dedicated_cache_directories_pass_and_must_be_absolute():
+    assert ci.check_cache_dir("/var/cache/torchfleet", "Linux", home="/root") == "/var/cache/torchfleet"
+    assert ci.check_cache_dir("C:\\ProgramData\\torchfleet\\cache", "Win32NT") == "C:\\ProgramData\\torchfleet\\cache"
+    with pytest.raises(ci.InstallerError, match="must be an absolute path"):
+        ci.check_cache_dir("cache", "Linux")

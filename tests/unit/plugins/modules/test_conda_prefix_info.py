@@ -21,6 +21,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.action.conda_prefix_info import ActionModule
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
 from ansible_collections.torchfleet.lab.plugins.modules import conda_prefix_info
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -124,14 +125,102 @@ def test_module_states_that_never_run_conda(tmp_path, layout, state):
     assert outcome.kwargs["marker"] is None
 
 
-def test_module_demotes_a_prefix_whose_conda_does_not_answer(tmp_path):
+def test_module_reports_a_finished_prefix_whose_conda_does_not_answer_as_unusable(tmp_path):
     prefix = tmp_path / "miniforge3"
     _posix_complete(prefix)
     _write(prefix, {".nonadmin": ""})
     outcome, _calls = run_module(prefix, conda_reply=(1, "", "bad interpreter"))
-    assert outcome.kwargs["state"] == "interrupted"
+    assert outcome.kwargs["state"] == "unusable"
     assert "'conda info --json' failed (rc=1): bad interpreter" in outcome.kwargs["problems"]
     assert outcome.kwargs["installed_for"] == "user"
+
+
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
+
+
+def test_issue_11_a_finished_miniforge_with_an_environment_and_a_bad_condarc_is_refused(tmp_path):
+    # Reproduced on main: conda info failed once (a bad .condarc), the prefix was called half-made and deleted.
+    prefix = tmp_path / "miniforge3"
+    _posix_complete(prefix)
+    _write(prefix, {"envs/research/conda-meta/history": HISTORY, "envs/research/results.csv": "epoch,loss\n1,0.5\n"})
+    error = {"exception_name": "LoadError", "message": "Load Error: in .condarc on line 1, column 9. Invalid YAML"}
+    before = _tree(prefix)
+    outcome, _calls = run_module(prefix, conda_reply=(1, json.dumps(error), ""))
+    assert outcome.kwargs["state"] == "unusable"
+    assert outcome.kwargs["problems"] == [
+        "'conda info --json' failed (rc=1): LoadError: Load Error: in .condarc on line 1, column 9. Invalid YAML"
+    ]
+    plan = cp.plan(
+        outcome.kwargs["state"], outcome.kwargs["problems"], None, "miniforge", "26.3.2-3", "Linux", str(prefix)
+    )
+    assert plan["action"] == "none" and "Invalid YAML" in plan["refusal"]
+    assert _tree(prefix) == before
+
+
+def test_issue_11_a_conda_environment_given_as_the_prefix_is_refused(tmp_path):
+    # Reproduced on main: an environment (conda-meta/history, no bin/conda) was repaired, that is, deleted.
+    prefix = tmp_path / "research"
+    _write(prefix, {"conda-meta/history": HISTORY, "bin/python": "", "lib/python3.11/site.py": "", "data.csv": "1"})
+    outcome, calls = run_module(prefix)
+    assert outcome.kwargs["state"] == "environment"
+    assert calls == []
+    plan = cp.plan("environment", outcome.kwargs["problems"], None, "miniforge", "26.3.2-3", "Linux", str(prefix))
+    assert plan["action"] == "none" and "installs nothing over an environment" in plan["refusal"]
+
+
+def test_module_does_not_offer_to_repair_a_half_made_prefix_that_holds_environments(tmp_path):
+    prefix = tmp_path / "miniconda3"
+    _write(
+        prefix,
+        {"_conda": "", "install_tmp": None, "conda-meta/history": "", "envs/research/conda-meta/history": HISTORY},
+    )
+    outcome, calls = run_module(prefix)
+    assert outcome.kwargs["state"] == "damaged"
+    assert "envs/ holds research" in outcome.kwargs["problems"]
+    assert calls == []
+
+
+def test_module_refuses_a_link_to_a_system_directory(tmp_path):
+    prefix = tmp_path / "conda"
+    prefix.symlink_to("/usr")
+    outcome, calls = run_module(prefix)
+    assert isinstance(outcome, FailJson)
+    assert "resolves to /usr" in outcome.kwargs["msg"] and "system directory" in outcome.kwargs["msg"]
+    assert calls == []
+
+
+def test_root_does_not_run_a_conda_a_user_owns(tmp_path, monkeypatch):
+    prefix = tmp_path / "miniforge3"
+    _posix_complete(prefix)
+    (prefix / "bin" / "conda").write_text(f"#!{prefix}/bin/python\nimport conda\n")
+    _write(prefix, {"lib/python3.11/site-packages/conda/__init__.py": ""})
+    owned = {str(prefix / "lib" / "python3.11" / "site-packages" / "conda"): 1000}
+    real_stat = conda_prefix_info._stat_of
+
+    def stat_of(path):
+        _uid, _gid, st_mode = real_stat(path)
+        # Everything root's but what the test gives a user, wherever the test runs.
+        return owned.get(path, 0), 0, st_mode & ~0o022
+
+    monkeypatch.setattr(conda_prefix_info.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(conda_prefix_info, "_stat_of", stat_of)
+    outcome, calls = run_module(prefix)
+    assert isinstance(outcome, FailJson)
+    assert calls == []
+    message = outcome.kwargs["msg"]
+    assert f"{prefix}/lib/python3.11/site-packages/conda is owned by uid 1000" in message
+    assert "would run as root" in message and "miniconda_scope: user" in message
+    # What it checked: the script, the interpreter its first line names, the conda package.
+    assert conda_prefix_info._what_conda_runs(str(prefix)) == [
+        str(prefix / "bin" / "conda"),
+        str(prefix / "bin" / "python"),
+        str(prefix / "lib" / "python3.11" / "site-packages" / "conda"),
+    ]
+    # Root-owned, the same prefix is read.
+    owned.clear()
+    outcome, calls = run_module(prefix)
+    assert outcome.kwargs["state"] == "complete" and len(calls) == 1
 
 
 def test_module_fails_on_a_file(tmp_path):
@@ -346,7 +435,7 @@ def test_action_fails_on_a_file():
 def test_action_demotes_a_prefix_whose_conda_exe_fails():
     host = FakeWindowsHost(windows_complete(), conda=(3221225781, "", "The code execution cannot proceed"))
     result, _task, _patched = run_action({"prefix": WIN_PREFIX}, host)
-    assert result["state"] == "interrupted"
+    assert result["state"] == "unusable"
     assert result["problems"] == ["'conda info --json' failed (rc=3221225781): The code execution cannot proceed"]
 
 
