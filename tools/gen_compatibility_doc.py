@@ -66,6 +66,18 @@ def _glibc_cell(rel):
     return text + (" ({})".format("; ".join(notes)) if notes else "")
 
 
+def _cuda_cell(rel, platform):
+    text = _list(rel["cuda"].get(platform, ()))
+    off = rel.get("cuda_off_matrix", {}).get(platform, ())
+    return text + (" (off-matrix, by name only: {})".format(", ".join(off)) if off else "")
+
+
+def _companion_cell(rel, name):
+    text = rel[name] or DASH
+    lacking = [build for build, names in sorted(rel.get("index_lacks", {}).items()) if name in names]
+    return text + (" (not on the {} index)".format(", ".join(lacking)) if lacking else "")
+
+
 def _row(cells):
     return "| " + " | ".join(cells) + " |"
 
@@ -86,6 +98,9 @@ def render(matrix):
         "  from `https://download.pytorch.org/whl/<build>`.",
         "- **conda**: builds the `pytorch` channel (`-c pytorch`) carries; the channel ends with 2.5.1.",
         "- **glibc**: minimum glibc of the Linux wheels (manylinux2014 = 2.17, manylinux_2_28 = 2.28).",
+        "- **CUDA** columns list release builds (PyTorch's release matrix). An *off-matrix* build was seen on an",
+        "  index listing only: it is never chosen, and used only when asked for by name, with a warning.",
+        "- A companion *not on* a build's index is left out (null, with a note) when that index is used.",
         "",
     ]
     header = [
@@ -106,18 +121,17 @@ def render(matrix):
     lines.append(_row(["---"] * len(header)))
     for version in sorted(matrix.RELEASES, key=_vkey, reverse=True):
         rel = matrix.RELEASES[version]
-        cuda = rel["cuda"]
         lines.append(
             _row(
                 [
                     version,
                     _python_cell(rel),
-                    _list(cuda.get("linux-x86_64", ())),
-                    _list(cuda.get("linux-aarch64", ())),
-                    _list(cuda.get("windows-x86_64", ())),
+                    _cuda_cell(rel, "linux-x86_64"),
+                    _cuda_cell(rel, "linux-aarch64"),
+                    _cuda_cell(rel, "windows-x86_64"),
                     _list(rel["rocm"]),
-                    rel["torchvision"] or DASH,
-                    rel["torchaudio"] or DASH,
+                    _companion_cell(rel, "torchvision"),
+                    _companion_cell(rel, "torchaudio"),
                     "{} / {}".format(rel["pypi_linux_x86_64"], rel["pypi_linux_aarch64"]),
                     _conda_cell(rel),
                     "yes" if rel["macos_x86_64"] else "no",
@@ -133,7 +147,8 @@ def render(matrix):
         "## CUDA toolkit minimum NVIDIA driver",
         "",
         "NVIDIA CUDA Toolkit Release Notes, Table 3 (GA rows). The resolver picks the newest CUDA build of a",
-        "release whose minimum driver is not newer than the host's driver (compared numerically per component).",
+        "release whose minimum driver is not newer than the host's driver (compared numerically per component):",
+        "`driver_rule: toolkit`.",
         "",
         _row(["CUDA", "Build", "Linux (x86_64, aarch64)", "Windows x86_64"]),
         _row(["---"] * 4),
@@ -146,11 +161,41 @@ def render(matrix):
         lines.append(_row([cuda, build, ">= " + linux, ">= " + windows]))
     lines += [
         "",
-        "Minor-version compatibility (Table 2, looser; not used for the choice): {}.".format(
-            ", ".join(f"{major}.x >= {floor}" for major, floor in sorted(matrix.CUDA_MINOR_COMPAT_DRIVER.items()))
-        ),
+        "## Minor-version compatibility",
         "",
+        "When no build qualifies fully, the resolver takes the newest build whose CUDA major family the driver runs",
+        "under NVIDIA's minor-version compatibility (Release Notes Table 2; CUDA Compatibility guide), but only when",
+        "the build carries machine code (SASS) for every GPU of the host: nothing can be JIT-compiled from PTX on",
+        "an older driver. The result then says `driver_rule: minor_version`, `min_driver` (the floor below) and",
+        "`full_driver` (the Table 3 minimum). Without GPU compute capabilities the build is allowed with a note.",
+        "",
+        _row(["CUDA", "Linux (x86_64, aarch64)", "Windows x86_64"]),
+        _row(["---"] * 3),
     ]
+    for major in sorted(matrix.CUDA_MINOR_COMPAT_DRIVER, key=int):
+        linux, windows = matrix.CUDA_MINOR_COMPAT_DRIVER[major]
+        lines.append(_row([f"{major}.x", ">= " + linux, ">= " + windows]))
+    lines += [
+        "",
+        "## Machine code per build",
+        "",
+        "Compute capabilities each CUDA wheel carries SASS for (TORCH_CUDA_ARCH_LIST of PyTorch's build scripts, or",
+        "RELEASE.md's CUDA support matrix); a GPU of capability X.z runs SASS built for X.y with y <= z. Builds not",
+        "listed have no recorded list: with known GPUs, minor-version compatibility is then refused for them.",
+        "",
+        _row(["Build", "Platform", "Releases", "SASS for compute capability"]),
+        _row(["---"] * 4),
+    ]
+    grouped = {}
+    for version in sorted(matrix.CUDA_ARCHS, key=_vkey):
+        for platform, builds in matrix.CUDA_ARCHS[version].items():
+            for build, archs in builds.items():
+                grouped.setdefault((build, platform, archs), []).append(version)
+    for (build, platform, archs), versions in sorted(
+        grouped.items(), key=lambda i: (_vkey(_cuda_of(i[0][0])), i[0][1])
+    ):
+        lines.append(_row([build, platform, ", ".join(versions), ", ".join(archs)]))
+    lines.append("")
     return "\n".join(lines)
 
 

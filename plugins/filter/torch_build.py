@@ -17,6 +17,7 @@ def torch_build(
     compute="auto",
     nvidia_driver=None,
     index_base=DEFAULT_INDEX_BASE,
+    gpu_compute_capabilities=None,
 ):
     try:
         return resolve(
@@ -27,6 +28,7 @@ def torch_build(
             compute=compute,
             nvidia_driver=nvidia_driver,
             index_base=index_base or DEFAULT_INDEX_BASE,
+            gpu_compute_capabilities=gpu_compute_capabilities,
         )
     except TorchBuildError as exc:
         raise AnsibleFilterError(str(exc)) from exc

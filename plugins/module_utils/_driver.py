@@ -241,45 +241,97 @@ def choose_flavor(wanted: str, branch: int, generation: Dict[str, Any], notes: L
 # Agreement with the PyTorch build
 
 
-def pytorch_floor(pytorch_version: Any, compute: Any, system: str, machine: str) -> Optional[Dict[str, str]]:
-    """The lowest driver any CUDA build of that release (or the asked cuXYZ build) needs on this platform.
+def pytorch_floor(
+    pytorch_version: Any, compute: Any, system: str, machine: str, gpu_compute_capabilities: Any = None
+) -> Optional[Dict[str, Any]]:
+    """The driver floors of the CUDA builds of that release (or of the asked cuXYZ build) on this platform.
 
+    ``min_driver``/``build``: the lowest toolkit minimum (Table 3), full compatibility.  ``minor_driver``/
+    ``minor_build``: the lowest driver that runs a build under minor-version compatibility (Table 2) with machine
+    code for these GPUs, by the same rule as the torch_build resolver (None when no build qualifies).
     None when no check applies: no pytorch_version, a non-CUDA compute, or a release without CUDA builds here.
     """
     if pytorch_version in (None, "") or system not in ("Linux", "Windows"):
         return None
+    if isinstance(pytorch_version, (int, float)) and not isinstance(pytorch_version, bool):
+        # YAML reads an unquoted 2.10 as the float 2.1; str() would then pick torch 2.1.x (issue 10 item 1).
+        raise DriverPlanError(
+            f"pytorch_version {pytorch_version!r} arrived as a number, which loses trailing zeros (2.10 reads as "
+            "2.1); quote it in YAML, e.g. pytorch_version: '2.10'."
+        )
     compute = str(compute or "auto").strip().lower()
     if compute in ("cpu", "mps") or compute.startswith("rocm"):
         return None
     try:
-        cpu = _torch_build.resolve(str(pytorch_version), system, machine, compute="cpu")
+        cpu = _torch_build.resolve(pytorch_version, system, machine, compute="cpu")
+        gpus = _torch_build.parse_compute_capabilities(gpu_compute_capabilities)
     except _torch_build.TorchBuildError as exc:
         raise DriverPlanError(f"pytorch_version: {exc}") from exc
     torch = cpu["torch"]
     platform = f"{cpu['system'].lower()}-{cpu['machine']}"
     builds = RELEASES[torch]["cuda"].get(platform, ())
     if re.match(r"^cu\d{3}$", compute):
-        if compute not in builds:
+        if compute not in builds and compute not in RELEASES[torch].get("cuda_off_matrix", {}).get(platform, ()):
             return None  # pytorch_env refuses that itself, naming the builds that exist
         builds = (compute,)
     if not builds:
         return None
+
+    def key(item):
+        return tuple(int(p) for p in item[0].split("."))
+
     needs = [(_torch_build.min_driver(f"{b[2:-1]}.{b[-1]}", cpu["system"]), b) for b in builds]
-    minimum, build = min(needs, key=lambda item: tuple(int(p) for p in item[0].split(".")))
-    return {"torch": torch, "min_driver": minimum, "build": build, "builds": ", ".join(builds)}
+    minimum, build = min(needs, key=key)
+    minor = []
+    for b in builds:
+        floor, _why = _torch_build.minor_version_floor(torch, system, machine, b, gpu_compute_capabilities)
+        if floor is not None:
+            minor.append((floor, b))
+    minor_driver, minor_build = min(minor, key=key) if minor else (None, None)
+    return {
+        "torch": torch,
+        "min_driver": minimum,
+        "build": build,
+        "builds": ", ".join(builds),
+        "minor_driver": minor_driver,
+        "minor_build": minor_build,
+        "gpus_known": bool(gpus) and all(cc is not None for cc in gpus),
+    }
 
 
-def check_branch_for_pytorch(branch: int, floor: Optional[Dict[str, str]], system: str) -> None:
-    """Refuse a branch older than the driver floor of every CUDA build of the requested PyTorch."""
+def check_branch_for_pytorch(
+    branch: int, floor: Optional[Dict[str, Any]], system: str, notes: Optional[List[str]] = None
+) -> None:
+    """Refuse a branch that runs no CUDA build of the requested PyTorch, by the torch_build driver rule.
+
+    A branch below every toolkit minimum (Table 3) passes when it runs a build under NVIDIA's minor-version
+    compatibility (Table 2) and that build carries machine code for the GPUs; ``notes`` then says so.
+    """
     if floor is None:
         return
     need = int(floor["min_driver"].split(".")[0])
-    if branch < need:
-        raise DriverPlanError(
-            f"Driver branch {branch} cannot run any CUDA build of PyTorch {floor['torch']} ({floor['builds']}) "
-            f"on {system}: the oldest, {floor['build']}, needs driver >= {floor['min_driver']}. Set gpu_driver_branch "
-            f"to {_first_known_at_least(need)} or newer, or choose an older pytorch_version, or pytorch_compute: cpu."
-        )
+    if branch >= need:
+        return
+    minor = floor.get("minor_driver")
+    if minor and branch >= int(minor.split(".")[0]):
+        if notes is not None:
+            unchecked = (
+                ""
+                if floor.get("gpus_known")
+                else " The GPUs' compute capabilities are not known yet, so its machine code for them was not checked."
+            )
+            notes.append(
+                f"Driver branch {branch} runs PyTorch {floor['torch']}'s {floor['minor_build']} only under NVIDIA's "
+                f"minor-version compatibility (driver >= {minor}, no PTX JIT); driver >= {floor['min_driver']} "
+                f"({floor['build']}) gives full compatibility.{unchecked}"
+            )
+        return
+    raise DriverPlanError(
+        f"Driver branch {branch} cannot run any CUDA build of PyTorch {floor['torch']} ({floor['builds']}) "
+        f"on {system}: the oldest, {floor['build']}, needs driver >= {floor['min_driver']}, and none runs on it under "
+        f"minor-version compatibility with machine code for these GPUs. Set gpu_driver_branch "
+        f"to {_first_known_at_least(need)} or newer, or choose an older pytorch_version, or pytorch_compute: cpu."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -486,14 +538,16 @@ def _plan(
             "Leave it out of the play or install the driver by hand."
         )
 
-    floor = pytorch_floor(pytorch_version, pytorch_compute, "Linux", machine)
+    floor = pytorch_floor(
+        pytorch_version, pytorch_compute, "Linux", machine, [d.get("compute_capability") for d in nvidia_devices(gpu)]
+    )
     floor_branch = int(floor["min_driver"].split(".")[0]) if floor else 0
     chosen_source = choose_source(source, family, distribution, wanted_branch, floor_branch)
     the_branch = wanted_branch if wanted_branch is not None else default_branch(chosen_source, distribution, generation)
     if wanted_branch is None:
         notes.append(f"gpu_driver_branch empty: chose {the_branch}, the newest {chosen_source} branch for these GPUs")
     check_branch_for_gpu(the_branch, generation)
-    check_branch_for_pytorch(the_branch, floor, "Linux")
+    check_branch_for_pytorch(the_branch, floor, "Linux", notes)
     flavor = choose_flavor(kernel_module, the_branch, generation, notes)
 
     container = in_container(facts)
@@ -663,7 +717,18 @@ def _windows_plan(
             f"use a version of one of {_branches_text()}."
         )
     check_branch_for_gpu(branch, generation)
-    check_branch_for_pytorch(branch, pytorch_floor(pytorch_version, pytorch_compute, "Windows", "AMD64"), "Windows")
+    check_branch_for_pytorch(
+        branch,
+        pytorch_floor(
+            pytorch_version,
+            pytorch_compute,
+            "Windows",
+            "AMD64",
+            [d.get("compute_capability") for d in nvidia_devices(gpu)],
+        ),
+        "Windows",
+        notes,
+    )
     sha = str(sha256 or "").strip().lower()
     if not _SHA256_RE.match(sha):
         raise DriverPlanError(

@@ -15,13 +15,22 @@ Choices made here, beyond the data:
 - ``index_url`` is None where plain PyPI serves that very build (macOS, Windows CPU, and the one CUDA build
   PyPI carries for Linux), else ``index_base/<build>``; ``build_index_url`` is always the per-build index,
   for roles that prefer to pin it.
+- The driver rule (``driver_rule`` in the result): the newest release build whose toolkit minimum driver
+  (NVIDIA's Table 3) the driver meets (``toolkit``); failing that, the newest whose CUDA major family the driver
+  runs under minor-version compatibility (Table 2) and which carries machine code for every GPU of the host
+  (``minor_version``; without GPU information it is allowed with a note).  ``full_driver`` is the Table 3
+  minimum of the chosen build, ``min_driver`` the driver it needs under the rule used.
+- Builds off the release matrix (``cuda_off_matrix``) are used only when named, with a warning note.  A
+  companion the chosen build's index lacks (``index_lacks``) is null, with a note, when that index is used.
 """
 
 import re
 
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import (
     CONDA_PLATFORMS,
+    CUDA_ARCHS,
     CUDA_MIN_DRIVER,
+    CUDA_MINOR_COMPAT_DRIVER,
     DEFAULT_INDEX_BASE,
     LAST_MACOS_X86_64,
     MPS_MACOS_MIN,
@@ -180,6 +189,66 @@ def min_driver(cuda, system):
     return windows if system == "Windows" else linux
 
 
+def minor_compat_driver(cuda, system):
+    """Lowest driver that runs a CUDA version under minor-version compatibility (Table 2), or None."""
+    floors = CUDA_MINOR_COMPAT_DRIVER.get(str(cuda).split(".")[0])
+    if floors is None:
+        return None
+    linux, windows = floors
+    return windows if system == "Windows" else linux
+
+
+_CC_RE = re.compile(r"^(\d{1,2})\.(\d)$")
+
+
+def parse_compute_capabilities(capabilities):
+    """The host's GPU compute capabilities as ((major, minor) or None, ...); None when no list was given.
+
+    A device whose capability is unknown (an old driver cannot report it) is None in the tuple.
+    """
+    if capabilities is None or isinstance(capabilities, bool):
+        if capabilities:
+            raise TorchBuildError("gpu_compute_capabilities must be a list such as ['8.0', '9.0'], not a boolean")
+        return None
+    if isinstance(capabilities, (str, bytes)) or not hasattr(capabilities, "__iter__"):
+        capabilities = [capabilities]
+    parsed = []
+    for item in capabilities:
+        if item is None or (isinstance(item, str) and not item.strip()):
+            parsed.append(None)
+            continue
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise TorchBuildError(
+                f"gpu_compute_capabilities item {item!r} is not a compute capability; give strings like '8.6', "
+                "as gpu_facts reports them in torchfleet_gpu.devices[].compute_capability"
+            )
+        text = f"{item}.0" if isinstance(item, int) else str(item).strip()
+        match = _CC_RE.match(text)
+        if not match:
+            raise TorchBuildError(
+                f"gpu_compute_capabilities item {item!r} is not a compute capability like '8.6' (major.minor)"
+            )
+        parsed.append((int(match.group(1)), int(match.group(2))))
+    return tuple(parsed) if parsed else None
+
+
+def _cc_text(cc):
+    return f"{cc[0]}.{cc[1]}"
+
+
+def sass_covers(archs, cc):
+    """Whether machine code for ``archs`` ('8.0', ...) runs on a GPU of compute capability ``cc``.
+
+    A cubin for X.y runs on devices of compute capability X.z with z >= y (CUDA C++ Programming Guide,
+    "Binary Compatibility").
+    """
+    for arch in archs:
+        major, minor = (int(part) for part in arch.split("."))
+        if major == cc[0] and minor <= cc[1]:
+            return True
+    return False
+
+
 def _python_ok(release, platform, python):
     low, high = release["python"]
     stable = _vkey(low) <= _vkey(python) <= _vkey(high)
@@ -222,6 +291,12 @@ class _Host:
     def cuda_builds(self):
         return self.release["cuda"].get(self.platform, ())
 
+    def off_matrix_builds(self):
+        return self.release.get("cuda_off_matrix", {}).get(self.platform, ())
+
+    def archs(self, build):
+        return CUDA_ARCHS.get(self.version, {}).get(self.platform, {}).get(build)
+
 
 def _choose_python(host, python):
     low, high = host.release["python"]
@@ -242,7 +317,65 @@ def _builds_text(builds):
     return ", ".join(builds) if builds else "none"
 
 
-def _pick_cuda(host, driver, driver_required):
+def _minor_version_check(host, build, driver, gpus):
+    """Why ``build`` cannot run on ``driver`` under minor-version compatibility, or None when it can.
+
+    Returns (reason or None, notes for the choice).
+    """
+    cuda = _cuda_of(build)
+    floor = minor_compat_driver(cuda, host.system)
+    if floor is None or not driver_at_least(driver, floor):
+        return f"CUDA {cuda.split('.')[0]}.x needs driver >= {floor} even under minor-version compatibility", []
+    if gpus is None:
+        return None, [
+            f"no GPU compute capabilities given: not checked that {build} carries machine code for this host's "
+            "GPUs, which minor-version compatibility needs (PTX cannot be JIT-compiled on an older driver)"
+        ]
+    known = [cc for cc in gpus if cc is not None]
+    notes = []
+    if len(known) < len(gpus):
+        notes.append(
+            f"{len(gpus) - len(known)} GPU(s) reported no compute capability: not checked that {build} carries "
+            "machine code for them"
+        )
+    if not known:
+        return None, notes
+    archs = host.archs(build)
+    if archs is None:
+        return (
+            f"the data has no architecture list for {build} of PyTorch {host.version} on {host.label}, so its "
+            "machine code for these GPUs cannot be shown",
+            [],
+        )
+    missing = sorted({_cc_text(cc) for cc in known if not sass_covers(archs, cc)})
+    if missing:
+        return f"{build} carries no machine code for compute capability {', '.join(missing)}", []
+    return None, notes
+
+
+def minor_version_floor(version, system, machine, build, gpu_compute_capabilities=None):
+    """(driver, None) with the lowest driver that runs ``build`` under minor-version compatibility on this host
+    (its GPUs checked as the resolver checks them), or (None, why not).  gpu_driver's floor check uses it."""
+    host = _Host(_norm_version(version), _norm_system(system), _norm_machine(_norm_system(system), machine))
+    floor = minor_compat_driver(_cuda_of(build), host.system)
+    if floor is None:
+        return None, f"CUDA {_cuda_of(build)} has no minor-version compatibility floor in the data"
+    reason, _ = _minor_version_check(
+        host, build, parse_driver(floor), parse_compute_capabilities(gpu_compute_capabilities)
+    )
+    return (None, reason) if reason else (floor, None)
+
+
+def _minor_version_note(host, build, driver, full):
+    return (
+        f"driver {driver} is older than {full}, the toolkit minimum of {build} (CUDA {_cuda_of(build)}) on "
+        f"{host.system}: {build} runs under NVIDIA's minor-version compatibility (limited feature set: no PTX JIT); "
+        f"driver >= {full} gives full compatibility"
+    )
+
+
+def _pick_cuda(host, driver, driver_required, gpus, notes):
+    """Return (build, rule) by the driver rule; raise when no release build qualifies."""
     builds = host.cuda_builds()
     if not builds:
         others = [v for v in _sorted_versions() if RELEASES[v]["cuda"].get(host.platform)]
@@ -258,17 +391,25 @@ def _pick_cuda(host, driver, driver_required):
                 "compute=cuda needs an NVIDIA driver, but none was given (nvidia_driver is empty): install one "
                 "(torchfleet.lab.gpu_driver role) and pass its version, or use compute=cpu"
             )
-        return None
+        return None, None
     fitting = [b for b in builds if driver_at_least(driver, min_driver(_cuda_of(b), host.system))]
-    if not fitting:
-        oldest = builds[0]
-        need = min_driver(_cuda_of(oldest), host.system)
-        raise TorchBuildError(
-            f"NVIDIA driver {driver} is older than every CUDA build of PyTorch {host.version} for {host.label} "
-            f"({_builds_text(builds)}): the oldest, {oldest} (CUDA {_cuda_of(oldest)}), needs driver >= {need} "
-            f"on {host.system}; upgrade the driver to >= {need} or use compute=cpu"
-        )
-    return fitting[-1]
+    if fitting:
+        return fitting[-1], "toolkit"
+    reasons = []
+    for build in reversed(builds):
+        reason, extra = _minor_version_check(host, build, driver, gpus)
+        if reason is None:
+            notes.extend([_minor_version_note(host, build, driver, min_driver(_cuda_of(build), host.system)), *extra])
+            return build, "minor_version"
+        reasons.append(f"{build}: {reason}")
+    oldest = builds[0]
+    need = min_driver(_cuda_of(oldest), host.system)
+    raise TorchBuildError(
+        f"NVIDIA driver {driver} is older than every CUDA build of PyTorch {host.version} for {host.label} "
+        f"({_builds_text(builds)}): the oldest, {oldest} (CUDA {_cuda_of(oldest)}), needs driver >= {need} "
+        f"on {host.system}, and none runs under minor-version compatibility ({'; '.join(reasons)}); upgrade the "
+        f"driver to >= {need} or use compute=cpu"
+    )
 
 
 def _parse_compute(compute):
@@ -305,28 +446,43 @@ def _rocm_build(host, compute):
     return compute
 
 
-def _explicit_cuda_build(host, compute, driver, notes):
+def _explicit_cuda_build(host, compute, driver, gpus, notes):
     builds = host.cuda_builds()
-    if compute not in builds:
+    off_matrix = host.off_matrix_builds()
+    if compute not in builds and compute not in off_matrix:
         raise TorchBuildError(
             f"PyTorch {host.version} has no {compute} build for {host.label}; its CUDA builds there are "
             f"{_builds_text(builds)}; use one of those, compute=cuda to pick by driver, or compute=cpu"
         )
+    if compute in off_matrix:
+        notes.append(
+            f"warning: {compute} is not a release build of PyTorch {host.version}: PyTorch's release matrix lists "
+            f"{_builds_text(builds)} for {host.label}, and {compute} was seen only in an older wheel-index listing; "
+            "it is used because it was asked for by name, and the index may not carry it"
+        )
     if driver is None:
         notes.append(f"no NVIDIA driver given: {compute} was not checked against a driver")
-        return compute
+        return compute, None
     need = min_driver(_cuda_of(compute), host.system)
-    if not driver_at_least(driver, need):
-        best = _pick_cuda(host, driver, False)
-        raise TorchBuildError(
-            f"{compute} (CUDA {_cuda_of(compute)}) needs NVIDIA driver >= {need} on {host.system}, found {driver}; "
-            f"upgrade the driver, or use compute={best} (the newest build this driver runs) or compute=auto"
-        )
-    return compute
+    if driver_at_least(driver, need):
+        return compute, "toolkit"
+    reason, extra = _minor_version_check(host, compute, driver, gpus)
+    if reason is None:
+        notes.extend([_minor_version_note(host, compute, driver, need), *extra])
+        return compute, "minor_version"
+    try:
+        best = f"compute={_pick_cuda(host, driver, False, gpus, [])[0]} (the newest build this driver runs)"
+    except TorchBuildError:
+        best = "compute=cpu"
+    raise TorchBuildError(
+        f"{compute} (CUDA {_cuda_of(compute)}) needs NVIDIA driver >= {need} on {host.system}, found {driver}, and "
+        f"minor-version compatibility does not apply ({reason}); upgrade the driver, or use {best} or "
+        "compute=auto"
+    )
 
 
-def _resolve_compute(host, compute, driver):
-    """Return the build name (cpu, mps, cuXYZ, rocmX.Y) and notes."""
+def _resolve_compute(host, compute, driver, gpus):
+    """Return the build name (cpu, mps, cuXYZ, rocmX.Y), the driver rule used (or None) and notes."""
     notes = []
     apple_silicon = host.platform == "darwin-arm64"
     if host.system == "Darwin" and compute not in ("auto", "cpu", "mps"):
@@ -341,26 +497,26 @@ def _resolve_compute(host, compute, driver):
             raise TorchBuildError(
                 f"compute=mps needs Apple silicon (Darwin arm64), not {host.label}; use compute=cpu{also}"
             )
-        return "mps", notes
+        return "mps", None, notes
     if compute == "cpu":
-        return "cpu", notes
+        return "cpu", None, notes
     if compute.startswith("rocm"):
-        return _rocm_build(host, compute), notes
+        return _rocm_build(host, compute), None, notes
     if compute == "cuda":
-        return _pick_cuda(host, driver, True), notes
+        return (*_pick_cuda(host, driver, True, gpus, notes), notes)
     if compute.startswith("cu"):
-        return _explicit_cuda_build(host, compute, driver, notes), notes
+        return (*_explicit_cuda_build(host, compute, driver, gpus, notes), notes)
     # auto
     if host.system == "Darwin":
-        return ("mps" if apple_silicon else "cpu"), notes
+        return ("mps" if apple_silicon else "cpu"), None, notes
     if driver is None:
-        return "cpu", notes
+        return "cpu", None, notes
     if not host.cuda_builds():
         notes.append(
             f"an NVIDIA driver was given, but PyTorch {host.version} has no CUDA build for {host.label}: chose cpu"
         )
-        return "cpu", notes
-    return _pick_cuda(host, driver, True), notes
+        return "cpu", None, notes
+    return (*_pick_cuda(host, driver, True, gpus, notes), notes)
 
 
 def _pypi_build(release, platform):
@@ -410,14 +566,20 @@ def resolve(
     compute="auto",
     nvidia_driver=None,
     index_base=DEFAULT_INDEX_BASE,
+    gpu_compute_capabilities=None,
 ):
-    """Describe the PyTorch build to install; raise TorchBuildError for an impossible request."""
+    """Describe the PyTorch build to install; raise TorchBuildError for an impossible request.
+
+    ``gpu_compute_capabilities``: the host's NVIDIA GPUs (['8.0', '9.0'], as gpu_facts reports each device's
+    ``compute_capability``); used only to check a build chosen under minor-version compatibility.
+    """
     version = _norm_version(version)
     system = _norm_system(system)
     host = _Host(version, system, _norm_machine(system, machine))
     release, machine, platform = host.release, host.machine, host.platform
     compute = _parse_compute(compute)
     driver = parse_driver(nvidia_driver)
+    gpus = parse_compute_capabilities(gpu_compute_capabilities)
     python = _norm_python(python)
 
     if platform == "windows-arm64":
@@ -431,7 +593,7 @@ def resolve(
             f"use pytorch_version 2.2 ({LAST_MACOS_X86_64}) on this Mac, or an Apple silicon Mac for newer releases"
         )
 
-    build, notes = _resolve_compute(host, compute, driver)
+    build, rule, notes = _resolve_compute(host, compute, driver, gpus)
     python, experimental = _choose_python(host, python)
     if experimental:
         notes.append(f"Python {python} is experimental for PyTorch {version}")
@@ -450,14 +612,26 @@ def resolve(
         glibc_min = release.get("glibc_by_build", {}).get(build) if machine == "x86_64" else None
         glibc_min = glibc_min or release["glibc"][platform]
 
+    companions = {name: release[name] for name in ("torchvision", "torchaudio")}
+    for name in release.get("index_lacks", {}).get(index_build, ()):
+        if index_url is not None and companions[name]:
+            notes.append(
+                f"{name}: none, the {index_build} index carries no {name} {companions[name]} (nor any current "
+                f"{name}); install it from another build, or leave {name} out"
+            )
+            companions[name] = None
+
+    full_driver = min_driver(cuda, system) if cuda else None
     result = {
         "torch": version,
-        "torchvision": release["torchvision"],
-        "torchaudio": release["torchaudio"],
+        "torchvision": companions["torchvision"],
+        "torchaudio": companions["torchaudio"],
         "compute": build,
         "cuda": cuda,
         "rocm": build[4:] if build.startswith("rocm") else None,
-        "min_driver": min_driver(cuda, system) if cuda else None,
+        "min_driver": minor_compat_driver(cuda, system) if rule == "minor_version" else full_driver,
+        "full_driver": full_driver,
+        "driver_rule": rule,
         "index_url": index_url,
         "build_index_url": build_index_url,
         "python": python,

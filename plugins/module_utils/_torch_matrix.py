@@ -38,8 +38,70 @@ CUDA_MIN_DRIVER = {
 
 WINDOWS_DRIVER_FROM_BRANCH = ("13.0", "13.2")
 
-# Table 2 (minor-version compatibility; looser than Table 3, reported for information only).
-CUDA_MINOR_COMPAT_DRIVER = {"11": "450.80.02", "12": "525", "13": "580"}
+# Minor-version compatibility: the lowest driver of a CUDA major release family that runs any toolkit of that
+# family (CUDA Toolkit Release Notes, Table 2 "CUDA Toolkit and Minimum Required Driver Version for CUDA Minor
+# Version Compatibility"; NVIDIA CUDA Compatibility guide, "Minor Version Compatibility",
+# https://docs.nvidia.com/deploy/cuda-compatibility/minor-version-compatibility.html: 13.x >= 580, 12.x >= 525,
+# 11.x >= 450, with 450.80.02 (Linux) / 452.39 (Windows) named for 11.x).  12.x: 525.60.13 on Linux is the
+# Table 2 row; its Windows value was 527.41 in the CUDA 12.0 notes and 528.33 in later editions, and the later,
+# higher one is kept.  13.x: the guide gives one floor, 580, for both systems.
+# It holds only while nothing has to be JIT-compiled from PTX ("limited feature-set"; the guide's "Application
+# Considerations for Minor Version Compatibility"), so the resolver uses it only for a build that carries machine
+# code (SASS) for every GPU of the host (CUDA_ARCHS below), and says so in its result.
+CUDA_MINOR_COMPAT_DRIVER = {
+    # CUDA major: (linux_x86_64_and_aarch64, windows_x86_64)
+    "11": ("450.80.02", "452.39"),
+    "12": ("525.60.13", "528.33"),
+    "13": ("580", "580"),
+}
+
+# --- Machine code per build (TORCH_CUDA_ARCH_LIST) ----------------------------------------------------------
+# The compute capabilities each CUDA wheel carries SASS for, as the build scripts set TORCH_CUDA_ARCH_LIST
+# (a trailing "+PTX" adds PTX for the last one; PTX is left out here because minor-version compatibility cannot
+# JIT it).  A cubin for X.y runs on devices of compute capability X.z with z >= y (CUDA C++ Programming Guide,
+# "Binary Compatibility", https://docs.nvidia.com/cuda/cuda-c-programming-guide/index.html#binary-compatibility).
+# Only lists read at a source are recorded; a build without one is None, and the minor-version rule then refuses
+# it when the host's GPUs are known (it cannot show the machine code is there).
+# - 2.0.x cu117/cu118: pytorch/builder manywheel/build_cuda.sh at 2432b6c57f614aff3c3ba2154ce09ee57c1ba354
+#   (TORCH_CUDA_ARCH_LIST="3.7;5.0;6.0;7.0", then 11.[67] adds "7.5;8.0;8.6" and 11.8 adds "7.5;8.0;8.6;9.0";
+#   those are the only CUDA versions that script builds, the 2.0 pair).  Linux wheels only: Windows wheels are
+#   built by other scripts, not read here.
+# - 2.8.0 cu126/cu128/cu129: pytorch/pytorch .ci/manywheel/build_cuda.sh at
+#   00c7a380b8369d08e02dd400aa76dc6c0738b589, whose case covers exactly 2.8's set (12.6: "5.0;6.0;7.0;7.5;8.0;
+#   8.6;9.0", 12.8: "7.0;7.5;8.0;8.6;9.0;10.0;12.0", 12.9: the same with "12.0+PTX").  Linux x86_64 only.
+# - 2.12.x, 2.13.0, 2.14.x: pytorch/pytorch RELEASE.md "PyTorch CUDA Support Matrix" ("For Release 2.12, 2.13
+#   and 2.14"): Linux x86_64 and Windows 12.6.3: 5.0, 6.0, 7.0, 7.5, 8.0, 8.6, 9.0; 13.0.2 and 13.2.1: 7.5, 8.0,
+#   8.6, 9.0, 10.0, 12.0(+PTX); Linux aarch64 12.6.3: 8.0, 9.0; 13.0.2 and 13.2.1: 8.0, 9.0, 10.0, 11.0, 12.0.
+CUDA_ARCHS_BUILDER_20 = {
+    "cu117": ("3.7", "5.0", "6.0", "7.0", "7.5", "8.0", "8.6"),
+    "cu118": ("3.7", "5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0"),
+}
+_ARCHS_28 = {
+    "cu126": ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0"),
+    "cu128": ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0"),
+    "cu129": ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0"),
+}
+_ARCHS_212_X86 = {
+    "cu126": ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0"),
+    "cu130": ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"),
+    "cu132": ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0"),
+}
+_ARCHS_212_ARM = {
+    "cu126": ("8.0", "9.0"),
+    "cu130": ("8.0", "9.0", "10.0", "11.0", "12.0"),
+    "cu132": ("8.0", "9.0", "10.0", "11.0", "12.0"),
+}
+# release -> platform -> build -> compute capabilities with SASS
+CUDA_ARCHS = {
+    "2.0.0": {"linux-x86_64": CUDA_ARCHS_BUILDER_20},
+    "2.0.1": {"linux-x86_64": CUDA_ARCHS_BUILDER_20},
+    "2.8.0": {"linux-x86_64": _ARCHS_28},
+    "2.12.0": {"linux-x86_64": _ARCHS_212_X86, "windows-x86_64": _ARCHS_212_X86, "linux-aarch64": _ARCHS_212_ARM},
+    "2.12.1": {"linux-x86_64": _ARCHS_212_X86, "windows-x86_64": _ARCHS_212_X86, "linux-aarch64": _ARCHS_212_ARM},
+    "2.13.0": {"linux-x86_64": _ARCHS_212_X86, "windows-x86_64": _ARCHS_212_X86, "linux-aarch64": _ARCHS_212_ARM},
+    "2.14.0": {"linux-x86_64": _ARCHS_212_X86, "windows-x86_64": _ARCHS_212_X86, "linux-aarch64": _ARCHS_212_ARM},
+    "2.14.1": {"linux-x86_64": _ARCHS_212_X86, "windows-x86_64": _ARCHS_212_X86, "linux-aarch64": _ARCHS_212_ARM},
+}
 
 # --- Python -----------------------------------------------------------------------------------------------
 # Python ranges are read from the cpXY wheel tags each release has on PyPI
@@ -63,14 +125,18 @@ CUDA_MINOR_COMPAT_DRIVER = {"11": "450.80.02", "12": "525", "13": "580"}
 # "Wheels are manylinux2014 compatible ... glibc-2.17 or above".
 
 # --- Builds -----------------------------------------------------------------------------------------------
-# CUDA and ROCm builds per release: pytorch.org "Previous PyTorch Versions"
-# (https://pytorch.org/get-started/previous-versions/; pytorch/pytorch.github.io
-# _get_started/previous-versions.md for 2.0.0..2.3.1, a verbatim copy of the rendered page for 2.4.0..2.8.0),
-# the RELEASE.md matrix ("Stable CUDA", "Experimental CUDA", "Stable ROCm") for 2.9 and later, and the
-# wheel-index listing recorded by replicate/cog pkg/config/torch_compatibility.json (commits faa27ae3,
-# 1f1c0559, c0dea56f) for index-only builds (cu129 of 2.10.0 and 2.11.0; 2.12.1).
-# Windows x86_64 has the same CUDA builds as Linux x86_64 on those pages ("Linux and Windows"), except the
-# index-only cu129 builds, which were seen for Linux only.
+# CUDA and ROCm builds per release ("cuda"): release builds only, checked against the "Release Compatibility
+# Matrix" of pytorch/pytorch RELEASE.md ("Stable CUDA", "Experimental CUDA", "Stable ROCm"; rows 2.0..2.14) and
+# pytorch.org "Previous PyTorch Versions" (https://pytorch.org/get-started/previous-versions/;
+# pytorch/pytorch.github.io _get_started/previous-versions.md for 2.0.0..2.3.1, a verbatim copy of the rendered
+# page for 2.4.0..2.8.0), which also lists the extra ROCm builds (rocm6.1 of 2.5 and 2.6, rocm5.6 of 2.2.0).
+# RELEASE.md 2.10 row: CUDA 12.6, 12.8 stable, 13.0 experimental; 2.11: 12.6, 12.8, 13.0; 2.12: 12.6, 13.0
+# stable, 13.2 experimental.  None has CUDA 12.9.
+# Off-matrix builds ("cuda_off_matrix"): cu129 of 2.10.0, 2.11.0 and 2.12.1 was seen only in one older listing
+# of replicate/cog pkg/config/torch_compatibility.json (commits faa27ae3, 1f1c0559, c0dea56f); its later
+# listings and RELEASE.md have none.  The resolver never picks one; it uses one only when asked for by name
+# (compute=cu129), with a warning in its notes, because the wheel may not be on the index at all.
+# Windows x86_64 has the same CUDA builds as Linux x86_64 on those pages ("Linux and Windows").
 # Linux aarch64 CUDA builds: cu128 from 2.7 (pytorch/pytorch PR #146378; issues #160162 and #168065: "the
 # cu128 index contains the aarch64 wheels" for 2.8 and 2.9); 2.12..2.14 from RELEASE.md "CUDA architectures
 # supported for Linux aarch64 builds" (12.6, 13.0, 13.2); 2.11 and 2.15 only the CUDA build PyPI itself ships.
@@ -86,6 +152,14 @@ CUDA_MINOR_COMPAT_DRIVER = {"11": "450.80.02", "12": "525", "13": "580"}
 # 2.11.0 has no torch requirement, 2.11.1 requires torch>=2.11 and its README says it works with torch 2.11
 # and every later release).  2.0.0 pairs with torchvision 0.15.1 and torchaudio 2.0.1 (they pin
 # torch==2.0.0; previous-versions page).
+#
+# Companions missing from a build's index ("index_lacks"): the cu132 index has no torchaudio newer than 2.2.0
+# (pytorch/pytorch#193651, 2026-08-15: "every one of them is a legacy wheel (<= 2.2.0)", while torch 2.13.0+cu132
+# and torchvision 0.28.0+cu132 are there; pytorch/audio#4194 asks for a cu132 build).  PyPI's own torchaudio
+# 2.11.1 Linux wheels are CUDA 13 builds (version.py '2.11.1+cu132', libtorchaudio.so NEEDED libcudart.so.13;
+# both manylinux_2_28 x86_64 and aarch64 wheels downloaded from PyPI and read on 2026-12-01), and torchaudio
+# 2.11.1 refuses only a different CUDA *major* version than torch's (torchaudio/_extension/utils.py
+# _check_cuda_version; pytorch/audio#4226), so where PyPI serves the cu13x build itself, PyPI's torchaudio fits.
 #
 # Conda: the `pytorch` channel carries 2.0.0..2.5.1 (pytorch/pytorch issue #138506: "2.5 will be the last
 # release of PyTorch that will be published to the pytorch channel"); builds as listed on the previous-versions
@@ -127,6 +201,8 @@ _CU_27 = ("cu118", "cu126", "cu128")
 _CU_28 = ("cu126", "cu128", "cu129")
 _CU_29 = ("cu126", "cu128", "cu130")
 _CU_212 = ("cu126", "cu130", "cu132")
+
+_NO_TORCHAUDIO_ON_CU132 = {"cu132": ("torchaudio",)}
 
 RELEASES = {
     "2.0.0": {
@@ -421,7 +497,8 @@ RELEASES = {
         "python_experimental": (),
         "torchvision": "0.25.0",
         "torchaudio": "2.10.0",
-        "cuda": _cuda(("cu126", "cu128", "cu129", "cu130"), ("cu128",), _CU_29),
+        "cuda": _cuda(_CU_29, ("cu128",), _CU_29),
+        "cuda_off_matrix": {"linux-x86_64": ("cu129",)},
         "rocm": ("rocm7.1",),
         "pypi_linux_x86_64": "cu128",
         "pypi_linux_aarch64": "cpu",
@@ -436,7 +513,8 @@ RELEASES = {
         "python_experimental": (),
         "torchvision": "0.26.0",
         "torchaudio": "2.11.0",
-        "cuda": _cuda(("cu126", "cu128", "cu129", "cu130"), ("cu130",), _CU_29),
+        "cuda": _cuda(_CU_29, ("cu130",), _CU_29),
+        "cuda_off_matrix": {"linux-x86_64": ("cu129",)},
         "rocm": ("rocm7.2",),
         "pypi_linux_x86_64": "cu130",
         "pypi_linux_aarch64": "cu130",
@@ -451,6 +529,7 @@ RELEASES = {
         "python_experimental": (),
         "torchvision": "0.27.0",
         "torchaudio": "2.11.1",
+        "index_lacks": _NO_TORCHAUDIO_ON_CU132,
         "cuda": _cuda(_CU_212, _CU_212, _CU_212),
         "rocm": ("rocm7.2",),
         "pypi_linux_x86_64": "cu130",
@@ -465,7 +544,9 @@ RELEASES = {
         "python_experimental": (),
         "torchvision": "0.27.1",
         "torchaudio": "2.11.1",
-        "cuda": _cuda(("cu126", "cu129", "cu130", "cu132"), _CU_212, _CU_212),
+        "index_lacks": _NO_TORCHAUDIO_ON_CU132,
+        "cuda": _cuda(_CU_212, _CU_212, _CU_212),
+        "cuda_off_matrix": {"linux-x86_64": ("cu129",)},
         "rocm": ("rocm7.2",),
         "pypi_linux_x86_64": "cu130",
         "pypi_linux_aarch64": "cu130",
@@ -479,6 +560,7 @@ RELEASES = {
         "python_experimental": (),
         "torchvision": "0.28.0",
         "torchaudio": "2.11.1",
+        "index_lacks": _NO_TORCHAUDIO_ON_CU132,
         "cuda": _cuda(_CU_212, _CU_212, _CU_212),
         "rocm": ("rocm7.2",),
         "pypi_linux_x86_64": "cu130",
@@ -495,6 +577,7 @@ RELEASES = {
         "python_experimental": (),
         "torchvision": "0.29.0",
         "torchaudio": "2.11.1",
+        "index_lacks": _NO_TORCHAUDIO_ON_CU132,
         "cuda": _cuda(_CU_212, _CU_212, _CU_212),
         "rocm": (),
         "pypi_linux_x86_64": "cu130",
@@ -509,6 +592,7 @@ RELEASES = {
         "python_experimental": (),
         "torchvision": "0.29.1",
         "torchaudio": "2.11.1",
+        "index_lacks": _NO_TORCHAUDIO_ON_CU132,
         "cuda": _cuda(_CU_212, _CU_212, _CU_212),
         "rocm": (),
         "pypi_linux_x86_64": "cu130",
@@ -526,6 +610,7 @@ RELEASES = {
         "python_experimental": ("3.15",),
         "torchvision": "0.29.2",
         "torchaudio": "2.11.1",
+        "index_lacks": _NO_TORCHAUDIO_ON_CU132,
         "cuda": _cuda(("cu132",), ("cu132",), ()),
         "rocm": (),
         "pypi_linux_x86_64": "cu132",

@@ -22,6 +22,18 @@ def test_filter_returns_the_resolver_result():
     assert got["index_url"] is None
 
 
+def test_filter_passes_gpu_compute_capabilities_to_the_driver_rule():
+    # Issue 10 item 14: R535 runs 2.8's CUDA 12.x builds under minor-version compatibility when they carry SASS.
+    pascal = torch_build(
+        "2.8.0", system="Linux", machine="x86_64", nvidia_driver="535.104.05", gpu_compute_capabilities=["6.1"]
+    )
+    assert (pascal["compute"], pascal["driver_rule"], pascal["full_driver"]) == ("cu126", "minor_version", "560.28.03")
+    with pytest.raises(AnsibleFilterError, match=r"no machine code for compute capability 3\.5"):
+        torch_build(
+            "2.8.0", system="Linux", machine="x86_64", nvidia_driver="535.104.05", gpu_compute_capabilities=["3.5"]
+        )
+
+
 def test_filter_accepts_index_base_and_treats_empty_as_default():
     mirrored = torch_build("2.0.1", system="Linux", machine="x86_64", compute="cu118", index_base="http://m/whl")
     assert mirrored["index_url"] == "http://m/whl/cu118"

@@ -21,6 +21,8 @@ def test_2_0_1_linux_x86_64_driver_535_picks_cu118_from_its_index_and_conda():
         "cuda": "11.8",
         "rocm": None,
         "min_driver": "520.61.05",
+        "full_driver": "520.61.05",
+        "driver_rule": "toolkit",
         "index_url": PT + "/cu118",
         "build_index_url": PT + "/cu118",
         "python": "3.11",
@@ -46,6 +48,8 @@ def test_2_7_1_linux_x86_64_driver_560_picks_cu126_which_pypi_serves():
         "cuda": "12.6",
         "rocm": None,
         "min_driver": "560.28.03",
+        "full_driver": "560.28.03",
+        "driver_rule": "toolkit",
         "index_url": None,
         "build_index_url": PT + "/cu126",
         "python": "3.13",
@@ -71,6 +75,8 @@ def test_2_4_1_apple_silicon_is_mps_from_pypi_and_conda():
         "cuda": None,
         "rocm": None,
         "min_driver": None,
+        "full_driver": None,
+        "driver_rule": None,
         "index_url": None,
         "build_index_url": PT + "/cpu",
         "python": "3.12",
@@ -96,6 +102,8 @@ def test_2_0_1_windows_amd64_driver_531_uses_the_windows_floor():
         "cuda": "11.8",
         "rocm": None,
         "min_driver": "520.06",
+        "full_driver": "520.06",
+        "driver_rule": "toolkit",
         "index_url": PT + "/cu118",
         "build_index_url": PT + "/cu118",
         "python": "3.11",
@@ -301,6 +309,139 @@ CASES = [
     ),
     ("conda-ends-2.5", ("2.6.0", L, "x86_64"), {"compute": "cpu"}, {"conda_channel": False, "conda_packages": []}),
     ("conda-not-aarch64", ("2.4.1", L, "aarch64"), {}, {"conda_channel": False}),
+    # issue 10 item 4: release builds only (pytorch/pytorch RELEASE.md matrix has no CUDA 12.9 for 2.10..2.12)
+    (
+        "2.10-never-picks-off-matrix-cu129",
+        ("2.10.0", L, "x86_64"),
+        {"nvidia_driver": "575.51.03"},
+        {"compute": "cu128"},
+    ),
+    (
+        "2.11-never-picks-off-matrix-cu129",
+        ("2.11.0", L, "x86_64"),
+        {"nvidia_driver": "580.65.05"},
+        {"compute": "cu128"},
+    ),
+    ("2.12.1-never-picks-off-matrix-cu129", ("2.12.1", L, "x86_64"), {"nvidia_driver": "578.1"}, {"compute": "cu126"}),
+    (
+        "off-matrix-by-name-warns",
+        ("2.10.0", L, "x86_64"),
+        {"compute": "cu129", "nvidia_driver": "575.51.03"},
+        {
+            "compute": "cu129",
+            "driver_rule": "toolkit",
+            "index_url": PT + "/cu129",
+            "notes": [
+                "warning: cu129 is not a release build of PyTorch 2.10.0: PyTorch's release matrix lists cu126, "
+                "cu128, cu130 for Linux x86_64, and cu129 was seen only in an older wheel-index listing; it is used "
+                "because it was asked for by name, and the index may not carry it"
+            ],
+        },
+    ),
+    # torchaudio is missing from the cu132 index (pytorch/pytorch#193651); PyPI's 2.11.1 is a CUDA 13 build
+    (
+        "cu132-index-has-no-torchaudio",
+        ("2.13.0", L, "x86_64"),
+        {"compute": "cu132", "nvidia_driver": "595.45.04"},
+        {
+            "torchaudio": None,
+            "requirements": ["torch==2.13.0", "torchvision==0.28.0"],
+            "notes": [
+                "torchaudio: none, the cu132 index carries no torchaudio 2.11.1 (nor any current torchaudio); "
+                "install it from another build, or leave torchaudio out"
+            ],
+        },
+    ),
+    (
+        "cu132-from-pypi-keeps-torchaudio",
+        ("2.15.0", L, "aarch64"),
+        {"nvidia_driver": "595.45.04"},
+        {"compute": "cu132", "index_url": None, "torchaudio": "2.11.1", "notes": []},
+    ),
+    ("cu130-index-keeps-torchaudio", ("2.13.0", W, "AMD64"), {"compute": "cu130"}, {"torchaudio": "2.11.1"}),
+    # issue 10 item 14: minor-version compatibility (Table 2) when no build qualifies fully (Table 3)
+    (
+        "r535-2.8-minor-version-with-sass",
+        ("2.8.0", L, "x86_64"),
+        {"nvidia_driver": "535.104.05", "gpu_compute_capabilities": ["8.0", "9.0"]},
+        {
+            "compute": "cu129",
+            "driver_rule": "minor_version",
+            "min_driver": "525.60.13",
+            "full_driver": "575.51.03",
+            "notes": [
+                "driver 535.104.05 is older than 575.51.03, the toolkit minimum of cu129 (CUDA 12.9) on Linux: cu129 "
+                "runs under NVIDIA's minor-version compatibility (limited feature set: no PTX JIT); driver >= "
+                "575.51.03 gives full compatibility"
+            ],
+        },
+    ),
+    (
+        "r535-2.8-pascal-gets-the-build-with-its-sass",
+        ("2.8.0", L, "x86_64"),
+        {"nvidia_driver": "535.104.05", "gpu_compute_capabilities": ["6.1"]},
+        {"compute": "cu126", "driver_rule": "minor_version", "full_driver": "560.28.03"},
+    ),
+    (
+        "r535-2.13-cu126-sass-from-release-md",
+        ("2.13.0", L, "x86_64"),
+        {"nvidia_driver": "535.104.05", "gpu_compute_capabilities": ["8.9"]},
+        {"compute": "cu126", "driver_rule": "minor_version", "index_url": PT + "/cu126"},
+    ),
+    (
+        "r535-2.10-without-gpus-allowed-with-note",
+        ("2.10.0", L, "x86_64"),
+        {"nvidia_driver": "535.104.05"},
+        {
+            "compute": "cu128",
+            "driver_rule": "minor_version",
+            "notes": [
+                "driver 535.104.05 is older than 570.26, the toolkit minimum of cu128 (CUDA 12.8) on Linux: cu128 "
+                "runs under NVIDIA's minor-version compatibility (limited feature set: no PTX JIT); driver >= 570.26 "
+                "gives full compatibility",
+                "no GPU compute capabilities given: not checked that cu128 carries machine code for this host's "
+                "GPUs, which minor-version compatibility needs (PTX cannot be JIT-compiled on an older driver)",
+            ],
+        },
+    ),
+    (
+        "470-runs-cu118-under-11x",
+        ("2.0.1", L, "x86_64"),
+        {"nvidia_driver": "470.82.01", "gpu_compute_capabilities": ["8.6", "7.0"]},
+        {"compute": "cu118", "driver_rule": "minor_version", "min_driver": "450.80.02", "full_driver": "520.61.05"},
+    ),
+    ("11x-floor-exact", ("2.0.1", L, "x86_64"), {"nvidia_driver": "450.80.02"}, {"compute": "cu118"}),
+    (
+        "unknown-cc-device-noted",
+        ("2.0.1", L, "x86_64"),
+        {"nvidia_driver": "470.82.01", "gpu_compute_capabilities": ["8.0", None]},
+        {"compute": "cu118", "driver_rule": "minor_version"},
+    ),
+    (
+        "full-beats-newer-minor",
+        ("2.13.0", L, "x86_64"),
+        {"nvidia_driver": "580.10", "gpu_compute_capabilities": ["9.0"]},
+        {"compute": "cu126", "driver_rule": "toolkit", "min_driver": "560.28.03"},
+    ),
+    (
+        "13x-minor-version",
+        ("2.14.1", L, "x86_64"),
+        {"nvidia_driver": "580.10", "compute": "cu130", "gpu_compute_capabilities": ["10.0"]},
+        {"compute": "cu130", "driver_rule": "minor_version", "min_driver": "580", "full_driver": "580.65.06"},
+    ),
+    (
+        "windows-12x-minor-version",
+        ("2.12.0", W, "AMD64"),
+        {"nvidia_driver": "537.13", "gpu_compute_capabilities": ["7.5"]},
+        {"compute": "cu126", "driver_rule": "minor_version", "min_driver": "528.33", "full_driver": "560.76"},
+    ),
+    ("no-driver-no-rule", ("2.8.0", L, "x86_64"), {}, {"compute": "cpu", "driver_rule": None, "full_driver": None}),
+    (
+        "cc-as-numbers",
+        ("2.8.0", L, "x86_64"),
+        {"nvidia_driver": "535.1", "gpu_compute_capabilities": [8.6, 9]},
+        {"compute": "cu129"},
+    ),
     (
         "driver-but-no-arm-cuda",
         ("2.4.1", L, "aarch64"),
@@ -356,23 +497,46 @@ ERRORS = [
     ),
     ("cuda-empty-driver", ("2.7.1", W, "AMD64"), {"compute": "cuda", "nvidia_driver": ""}, ["needs an NVIDIA driver"]),
     (
-        "driver-too-old",
-        ("2.0.1", L, "x86_64"),
+        "driver-below-12x-minor-floor",
+        ("2.8.0", L, "x86_64"),
         {"nvidia_driver": "470.82.01"},
         [
-            "470.82.01 is older than every CUDA build of PyTorch 2.0.1",
-            "needs driver >= 515.43.04",
-            "upgrade the driver to >= 515.43.04 or use compute=cpu",
+            "470.82.01 is older than every CUDA build of PyTorch 2.8.0",
+            "needs driver >= 560.28.03",
+            "CUDA 12.x needs driver >= 525.60.13 even under minor-version compatibility",
+            "upgrade the driver to >= 560.28.03 or use compute=cpu",
         ],
     ),
-    ("driver-just-below-oldest", ("2.0.1", L, "x86_64"), {"nvidia_driver": "515.43.03"}, ["needs driver >= 515.43.04"]),
     (
-        "driver-too-old-windows",
-        ("2.7.1", W, "AMD64"),
-        {"nvidia_driver": "520.05"},
-        ["cu118 (CUDA 11.8), needs driver >= 520.06 on Windows"],
+        "driver-below-11x-minor-floor",
+        ("2.0.1", L, "x86_64"),
+        {"nvidia_driver": "450.80.01"},
+        ["needs driver >= 515.43.04", "CUDA 11.x needs driver >= 450.80.02"],
     ),
-    ("driver-too-old-arm", ("2.7.1", L, "aarch64"), {"nvidia_driver": "560.35.03"}, ["needs driver >= 570.26"]),
+    (
+        "driver-below-11x-minor-floor-windows",
+        ("2.7.1", W, "AMD64"),
+        {"nvidia_driver": "452.38"},
+        ["cu118 (CUDA 11.8), needs driver >= 520.06 on Windows", "CUDA 11.x needs driver >= 452.39"],
+    ),
+    (
+        "minor-version-needs-an-arch-list-when-gpus-are-known",
+        ("2.7.1", L, "aarch64"),
+        {"nvidia_driver": "560.35.03", "gpu_compute_capabilities": ["9.0"]},
+        ["needs driver >= 570.26", "no architecture list for cu128 of PyTorch 2.7.1 on Linux aarch64"],
+    ),
+    (
+        "minor-version-needs-sass-for-every-gpu",
+        ("2.8.0", L, "x86_64"),
+        {"nvidia_driver": "535.104.05", "gpu_compute_capabilities": ["8.0", "3.5"]},
+        ["cu126 carries no machine code for compute capability 3.5", "cu129 carries no machine code"],
+    ),
+    (
+        "minor-version-kepler-on-cu118",
+        ("2.0.1", L, "x86_64"),
+        {"nvidia_driver": "470.82.01", "gpu_compute_capabilities": ["3.5"]},
+        ["cu118 carries no machine code for compute capability 3.5", "upgrade the driver to >= 515.43.04"],
+    ),
     (
         "driver-malformed",
         ("2.7.1", L, "x86_64"),
@@ -390,9 +554,27 @@ ERRORS = [
     (
         "compute-cu-driver-low",
         ("2.7.1", L, "x86_64"),
-        {"compute": "cu128", "nvidia_driver": "560.35.03"},
-        ["needs NVIDIA driver >= 570.26 on Linux, found 560.35.03", "compute=cu126"],
+        {"compute": "cu128", "nvidia_driver": "560.35.03", "gpu_compute_capabilities": ["8.6"]},
+        [
+            "needs NVIDIA driver >= 570.26 on Linux, found 560.35.03",
+            "no architecture list for cu128",
+            "compute=cu126",
+        ],
     ),
+    (
+        "compute-cu-below-family-floor",
+        ("2.8.0", L, "x86_64"),
+        {"compute": "cu126", "nvidia_driver": "520.61.05"},
+        ["needs NVIDIA driver >= 560.28.03", "CUDA 12.x needs driver >= 525.60.13", "compute=cpu"],
+    ),
+    (
+        "off-matrix-only-where-seen",
+        ("2.10.0", W, "AMD64"),
+        {"compute": "cu129", "nvidia_driver": "580.88"},
+        ["no cu129 build for Windows x86_64", "cu126, cu128, cu130"],
+    ),
+    ("gpu-cc-malformed", ("2.8.0", L, "x86_64"), {"gpu_compute_capabilities": ["sm_80"]}, ["'sm_80'", "'8.6'"]),
+    ("gpu-cc-boolean", ("2.8.0", L, "x86_64"), {"gpu_compute_capabilities": True}, ["not a boolean"]),
     ("rocm-on-windows", ("2.7.1", W, "AMD64"), {"compute": "rocm"}, ["Linux x86_64 only", "compute=cpu"]),
     ("rocm-on-mac", ("2.7.1", D, "arm64"), {"compute": "rocm"}, ["no CUDA or ROCm builds for macOS", "mps"]),
     ("rocm-on-arm-linux", ("2.7.1", L, "aarch64"), {"compute": "rocm6.3"}, ["Linux x86_64 only"]),
