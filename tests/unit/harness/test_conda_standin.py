@@ -6,6 +6,7 @@ stand-in's own installer.  One install per flavour per session keeps this fast (
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -246,6 +247,87 @@ def test_miniforge_has_no_terms(miniforge):
     assert doc["channel_urls"][0] == "https://repo.anaconda.com/pkgs/main/linux-64"
 
 
+REVISED = {"version": "2026-02-01T00:00:00Z", "text": "Revised terms (test fixture).", "support": "anaconda.com/legal"}
+
+
+def test_revised_terms_are_pending_although_view_says_accepted(miniconda, tmp_path):
+    # conda-anaconda-tos 0.2.2: `tos view` shows the local record (console/render.py:151-180), the listing marks
+    # it "outdated" when a newer version is served (:94-148), the pre-command check treats an outdated record as
+    # not accepted (:275-302) and accept writes the newer version (api.py:242-255).  Fixture: a revised terms.json
+    # as the plugin's RemoteToSMetadata reads it (models.py:17-31), written from that source.
+    home = tmp_path / "revised-home"
+    home.mkdir()
+    accept_tos(miniconda, home)
+    served = tmp_path / "served.json"
+    served.write_text(json.dumps(REVISED))
+    env = {"TORCHFLEET_STANDIN_TOS_SERVED": str(served)}
+    args = ("install", "--json", "-y", "-n", "base", "nonexistent-pkg")
+
+    _rc, view, _proc = conda(miniconda, "tos", "view", "--json", home=home, env=env)
+    assert all(view[url]["tos_accepted"] is True and view[url]["version"] == "2025-05-12T00:00:00Z" for url in DEFAULTS)
+    rc, listing, _proc = conda(miniconda, "tos", "--json", "--ignore-cache", "--override-channels",
+                               *(f"--channel={u}" for u in DEFAULTS), home=home, env=env)  # fmt: skip
+    assert rc == 0 and all(listing[url]["outdated"] is True for url in DEFAULTS)
+    rc, doc, _proc = conda(miniconda, *args, home=home, env=env)
+    assert rc == 1 and doc["exception_name"] == "CondaToSNonInteractiveError"
+
+    rc, accepted, _proc = conda(miniconda, "tos", "accept", "--json", "--override-channels",
+                                *(f"--channel={u}" for u in DEFAULTS), home=home, env=env)  # fmt: skip
+    assert rc == 0 and {accepted[url]["version"] for url in DEFAULTS} == {REVISED["version"]}
+    stamp = datetime.datetime(2026, 2, 1, tzinfo=datetime.timezone.utc).timestamp()
+    assert len(list((home / ".conda" / "tos").glob(f"*/{stamp}.json"))) == 2  # path.py:106-112
+    _rc, listing, _proc = conda(miniconda, "tos", "--json", home=home, env=env)
+    assert all(listing[url]["outdated"] is False and listing[url]["tos_accepted"] for url in DEFAULTS)
+    assert conda(miniconda, *args, home=home, env=env)[1]["exception_name"] == "PackagesNotFoundError"
+    # Without the revised file the channel serves the older version again: the newer record still counts.
+    assert conda(miniconda, *args, home=home)[1]["exception_name"] == "PackagesNotFoundError"
+
+
+def test_rejected_terms_stop_commands(miniconda, tmp_path):
+    home = tmp_path / "reject-home"
+    home.mkdir()
+    for url in DEFAULTS:
+        assert conda(miniconda, "tos", "reject", "--override-channels", "--channel", url, home=home)[0] == 0
+    rc, doc, _proc = conda(miniconda, "install", "--json", "-y", "-n", "base", "pip", home=home)
+    assert rc == 1 and doc["exception_name"] == "CondaToSRejectedError"
+    # tos@0.2.2 exceptions.py:54-74
+    assert doc["message"].startswith(
+        "Terms of Service has been rejected for the following channels. Please remove or accept them before "
+        "proceeding:\n    - https://repo.anaconda.com/pkgs/main\n    - https://repo.anaconda.com/pkgs/r\n\n"
+        "To accept these channels' Terms of Service, run the following commands:\n"
+    )
+
+
+@pytest.fixture(scope="session")
+def old_condas(tmp_path_factory):
+    """Stand-ins that simulate conda without the terms plugin: 24.9 (argparse era) and 23.5 (before 23.7)."""
+    out = {}
+    for label, version in (("24.9", "py312_24.9.2-0"), ("23.5", "py310_23.5.2-0")):
+        tmp = tmp_path_factory.mktemp("standin-" + label)
+        installer = lab.build(tmp, "miniconda", version)
+        prefix = tmp / "mc"
+        proc = subprocess.run(["bash", str(installer), "-b", "-p", str(prefix)], env=lab.clean_env(tmp),
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        out[label] = {"prefix": prefix, "conda": prefix / "bin" / "conda", "home": tmp}
+    return out
+
+
+def test_conda_without_the_terms_plugin_has_no_tos_command(old_condas):
+    # conda >= 23.7: argparse's own error, rc 2 (conda@24.11.3 conda/cli/conda_argparse.py has no error() hook)
+    rc, _doc, proc = conda(old_condas["24.9"], "tos", "--json", "--override-channels", "--channel=" + DEFAULTS[0])
+    assert rc == 2 and proc.stdout == ""
+    assert "invalid choice: 'tos'" in proc.stderr
+    # conda < 23.7: CommandNotFoundError on stderr, rc 1, even with --json (conda@23.5.2 conda/cli/main.py:63-75,
+    # conda/cli/conda_argparse.py:176-213, conda/exceptions.py:331-342, 1239-1259)
+    rc, _doc, proc = conda(old_condas["23.5"], "tos", "--json", "--override-channels", "--channel=" + DEFAULTS[0])
+    assert (rc, proc.stdout) == (1, "")
+    assert proc.stderr == "\nCommandNotFoundError: No command 'conda tos'.\n\n"
+    # No plugin, no terms: the defaults channels work without any record.
+    rc, doc, _proc = conda(old_condas["24.9"], "install", "--json", "-y", "-n", "base", "nonexistent-pkg")
+    assert doc["exception_name"] == "PackagesNotFoundError"
+
+
 # ------------------------------------------------------------------------------------------------ envs
 @pytest.fixture(scope="session")
 def app_env(miniconda, tmp_path_factory):
@@ -336,6 +418,74 @@ def test_create_over_existing_recreates_and_remove(miniconda, tmp_path):
     assert [r["name"] for r in doc["actions"]["UNLINK"]] == ["python"]
     assert not prefix.exists()
     assert str(prefix) not in conda(miniconda, "env", "list", "--json")[1]["envs"]
+
+
+# conda >= 25.5 (the miniforge stand-in simulates 25.11): PrefixData.validate_path/validate_name, conda@26.7.1
+# conda/core/prefix_data.py:317-373, called by conda/cli/main_create.py:181; :183-206 for existing targets.
+def test_create_refuses_a_path_separator_in_the_prefix(miniforge, tmp_path):
+    prefix = tmp_path / "a:b"
+    rc, doc, _proc = conda(miniforge, "create", "--json", "-y", "-p", str(prefix))
+    assert rc == 1 and doc["exception_name"] == "CondaValueError"
+    assert doc["message"] == f"Environment paths cannot contain ':'. Prefix: '{prefix}'"
+    assert not prefix.exists()
+
+
+def test_create_refuses_an_environment_inside_another(miniforge):
+    prefix = miniforge["prefix"] / "inner"
+    rc, doc, _proc = conda(miniforge, "create", "--json", "-y", "-p", str(prefix))
+    assert rc == 1 and doc["exception_name"] == "CondaValueError"
+    assert doc["message"] == "Environment paths cannot be immediately nested under another conda environment."
+    assert not prefix.exists()
+    rc, doc, _proc = conda(miniforge, "create", "--json", "-y", "-p", str(miniforge["prefix"]))
+    assert doc["message"] == "'base' is a reserved environment name"
+
+
+def test_create_warns_on_spaces_and_refuses_them_in_the_name(miniforge, tmp_path):
+    prefix = tmp_path / "with space" / "env"
+    rc, doc, proc = conda(miniforge, "create", "--json", "-y", "-p", str(prefix))
+    assert rc == 0 and doc["success"] is True, proc.stderr
+    assert f"Environment paths should not contain spaces. Prefix: '{prefix}'" in proc.stderr
+    assert (prefix / "conda-meta" / "history").is_file()
+    rc, doc, _proc = conda(miniforge, "create", "--json", "-y", "-p", str(tmp_path / "my env"))
+    assert rc == 1 and doc["message"].startswith("Environment names cannot contain any of these characters: {")
+
+
+def test_create_continues_into_a_directory_that_is_not_an_environment(miniforge, tmp_path):
+    prefix = tmp_path / "existing"
+    prefix.mkdir()
+    (prefix / "notes.txt").write_text("someone's work\n")
+    rc, doc, proc = conda(miniforge, "create", "--json", "-y", "-p", str(prefix))
+    assert rc == 0 and doc["prefix"] == str(prefix), proc.stdout + proc.stderr
+    assert (prefix / "notes.txt").read_text() == "someone's work\n"  # conda installs beside it, removes nothing
+    assert (prefix / "conda-meta" / "history").is_file()
+
+
+# conda < 25.5: check_prefix, conda@24.11.3 conda/cli/install.py:98-123 and conda/cli/main_create.py:123-154.
+def test_old_create_rules(old_condas, tmp_path):
+    old = old_condas["24.9"]
+    rc, doc, _proc = conda(old, "create", "--json", "-y", "-p", str(tmp_path / "a:b"))
+    assert doc["message"] == "Cannot create a conda environment with ':' in the prefix. Aborting."
+    rc, doc, _proc = conda(old, "create", "--json", "-y", "-p", str(old["prefix"] / "inner"))
+    assert rc == 0, doc  # no nesting rule before 25.5
+    rc, doc, proc = conda(old, "create", "--json", "-y", "-p", str(tmp_path / "my env"))
+    assert rc == 0 and "WARNING: A space was detected in your requested environment path:" in proc.stderr
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("x")
+    assert conda(old, "create", "--json", "-y", "-p", str(kept))[0] == 0 and (kept / "notes.txt").exists()
+    half = tmp_path / "half"
+    (half / "conda-meta").mkdir(parents=True)
+    rc, doc, _proc = conda(old, "create", "--json", "-y", "-p", str(half))
+    assert rc == 1 and doc["message"] == f"prefix already exists: {half}"
+
+
+def test_remove_missing_package_shape(miniconda, app_env):
+    # conda 25.11 (< 26.3): PackagesNotFoundError with the channel list; dashlist puts a newline before each item
+    # (conda@26.7.1 conda/common/io.py:86-96, conda/exceptions.py:737-790).
+    rc, doc, _proc = conda(miniconda, "remove", "--json", "-y", "-n", "app", "nothere")
+    assert rc == 1 and doc["exception_name"] == "PackagesNotFoundError"
+    assert doc["packages_formatted"] == "\n  - nothere"
+    assert doc["message"].startswith("The following packages are not available from current channels:\n\n  - nothere\n")
 
 
 def test_create_unknown_python_fails(miniconda):

@@ -9,12 +9,17 @@
 #
 # Implemented (see tests/harness/conda_standin/README.md for the list of shapes):
 #   --version; info --json [--base|--envs]; env list --json; list --json -p|-n; create/install --json -y;
-#   remove --all --json -y / env remove; run -p|-n CMD...; config --show-sources --json; tos accept|view|reject.
-# Follows shared/reference/conda.md: 1.2 (prefix layout, conda-meta/history marks an environment),
-# 3 (Anaconda channel terms: CondaToSNonInteractiveError text of conda-anaconda-tos >= 0.2.2, record layout),
-# 4.0-4.5 and 4.7 (JSON rules and shapes, error dump_map, exit codes), 4.9 (errors), 5 (conda run, -n
-# resolution), 6 (.condarc search path and merge rules).  Not implemented: `#!final`, solver, package cache,
-# revisions, MultiChannel other than `defaults`.
+#   remove --all --json -y / env remove; run -p|-n CMD...; config --show-sources --json;
+#   tos [--json] (the listing), tos accept|view|reject.
+# Each rule names its source beside the code.  Short names used below:
+#   conda@26.7.1  = github.com/conda/conda tag 26.7.1  (commit 0bf82da17628130d472f528b29578486f90228b5)
+#   conda@24.11.3 = github.com/conda/conda tag 24.11.3 (commit 36797234cc507b96e36f50d7ef4a298635d86e9a)
+#   conda@23.5.2  = github.com/conda/conda tag 23.5.2  (commit b91a38a1c6a6aff431416ca3f793d81459a7757b)
+#   tos@0.2.2     = github.com/anaconda/conda-anaconda-tos tag 0.2.2 (commit 06c5dfa887a459d9682908684ddcc53723f3647d)
+# The simulated conda version comes from the installer's version (installer_info) and selects the
+# version-dependent rules.  Not implemented: `#!final`, solver, package cache, revisions, MultiChannel other
+# than `defaults`, the terms plugin's one-hour cache of the served terms (tos@0.2.2 plugin.py:51; the
+# stand-in always reads what is served now, as `--ignore-cache` does).
 #
 # Standard library only (PyYAML is used for .condarc when importable, else a small YAML subset parser).
 
@@ -39,10 +44,21 @@ TOS_CHANNELS = (
     "https://repo.anaconda.com/pkgs/r",
     "https://repo.anaconda.com/pkgs/msys2",
 )
-# The terms version the stand-in pretends repo.anaconda.com serves (conda-anaconda-tos RemoteToSMetadata).
+# The terms the stand-in pretends repo.anaconda.com serves at <channel>/terms.json (tos@0.2.2 remote.py:32,
+# models.py:17-31: version, text, support).  A test publishes a revised version by writing a JSON file with
+# those keys to TOS_SERVED_FILE (or to the file TORCHFLEET_STANDIN_TOS_SERVED names): TEST DOUBLE knob.
 TOS_VERSION = "2025-05-12T00:00:00Z"
 TOS_TEXT = "TEST DOUBLE: stand-in text for the Anaconda Terms of Service."
 TOS_SUPPORT = "anaconda.com/legal"
+TOS_SERVED_FILE = "/etc/torchfleet-standin/anaconda-terms.json"
+# The terms plugin needs conda >= 24.11 (tos@0.2.2 recipe/meta.yaml:27, pyproject.toml:21).
+TOS_PLUGIN_MIN_CONDA = (24, 11)
+# `conda create` validates the target with PrefixData.validate_path()/validate_name() from conda 25.5.0
+# (conda@26.7.1 conda/cli/main_create.py:181; 25.3.1 and older call conda/cli/install.py check_prefix()).
+PREFIX_DATA_VALIDATION = (25, 5)
+# conda@26.7.1 conda/base/constants.py:244 (a set: its printed order varies, as in conda) and :140-143.
+PREFIX_NAME_DISALLOWED_CHARS = {"/", " ", ":", "#"}
+RESERVED_ENV_NAMES = ("base", "root")
 CI_BOOLEAN_VARS = (
     "APPVEYOR", "BITRISE_IO", "BUDDY", "BUILDKITE", "CI", "CIRCLECI", "CIRRUS_CI", "CONCOURSE_CI", "DRONE",
     "GITHUB_ACTIONS", "GITLAB_CI", "SAIL_CI", "SEMAPHORE", "TF_BUILD", "TRAVIS", "WERCKER", "WOODPECKER_CI",
@@ -65,6 +81,8 @@ class CondaError(Exception):
         return getattr(self, "exception_name", type(self).__name__)
 
     def dump_map(self):
+        # conda@26.7.1 conda/__init__.py:133-146: public attributes and message kwargs, exception_type,
+        # exception_name, message (str), error (repr: "<Name>: <message>", :114-115), caused_by (repr)
         doc = dict(self.extra)
         doc.update(
             caused_by="None",
@@ -85,10 +103,12 @@ def _error(name, message, module="conda.exceptions", rc=1, **extra):
 
 
 def env_not_found(prefix):
+    # conda@26.7.1 conda/exceptions.py:389-392
     return _error("EnvironmentLocationNotFound", f"Not a conda environment: {prefix}", location=prefix)
 
 
 def not_an_env(prefix):
+    # conda@26.7.1 conda/exceptions.py:418-428
     return _error(
         "DirectoryNotACondaEnvironmentError",
         "The target directory exists, but it is not a conda environment.\n"
@@ -98,17 +118,24 @@ def not_an_env(prefix):
     )
 
 
-def packages_not_found(specs, channel_urls, name="PackagesNotFoundError"):
-    packages_formatted = "\n".join(f"  - {s}" for s in specs)
-    channels_formatted = "\n".join(f"  - {c}" for c in channel_urls)
+def dashlist(items):
+    # conda@26.7.1 conda/common/io.py:86-96: each item on its own line, after a newline
+    return "".join("\n  - " + str(x) for x in items)
+
+
+def packages_not_found(specs, channel_urls):
+    # conda@26.7.1 conda/exceptions.py:737-790 (PackagesNotFoundError with channel URLs); dump_map adds the public
+    # attributes packages and channel_urls (conda/__init__.py:133-146)
+    packages_formatted = dashlist(specs)
+    channels_formatted = dashlist(channel_urls)
     message = (
-        f"The following packages are not available from current channels:\n\n{packages_formatted}\n\n"
-        f"Current channels:\n\n{channels_formatted}\n\n"
+        f"The following packages are not available from current channels:\n{packages_formatted}\n\n"
+        f"Current channels:\n{channels_formatted}\n\n"
         "To search for alternate channels that may provide the conda package you're\n"
         "looking for, navigate to\n\n    https://anaconda.org\n\nand use the search bar at the top of the page.\n"
     )
     return _error(
-        name,
+        "PackagesNotFoundError",
         message,
         packages=list(specs),
         channel_urls=list(channel_urls),
@@ -117,19 +144,60 @@ def packages_not_found(specs, channel_urls, name="PackagesNotFoundError"):
     )
 
 
-def tos_error(channels):
-    commands = [f"conda tos accept --override-channels --channel {c}" for c in channels]
+def packages_not_in_prefix(specs, prefix):
+    # conda >= 26.3 remove: PackagesNotFoundInPrefixError(sorted specs, prefix) (conda@26.7.1
+    # conda/cli/main_remove.py:236-242), a PackageNotInstalledError (conda/exceptions.py:854-896, 898-910): keys
+    # prefix, package_name, packages_formatted; no channel list.
+    packages_formatted = dashlist(sorted(specs))
     message = (
-        "Terms of Service have not been accepted for the following channels. "
-        "Please accept or remove them before proceeding:\n"
-        + "\n".join(f"    - {c}" for c in channels)
+        f"The following packages are missing from the target environment:\n  prefix: {prefix}\n{packages_formatted}\n"
+    )
+    return _error(
+        "PackagesNotFoundInPrefixError",
+        message,
+        prefix=prefix,
+        package_name=sorted(specs),
+        packages_formatted=packages_formatted,
+    )
+
+
+def _tos_bullets(channels):
+    # tos@0.2.2 exceptions.py:100-106 (_bullet) and :109-115 (_get_removal_guidance)
+    commands = [f"conda tos accept --override-channels --channel {c}" for c in channels]
+    return (
+        "\n".join(f"    - {c}" for c in channels)
         + "\n\nTo accept these channels' Terms of Service, run the following commands:\n"
         + "\n".join(f"    {c}" for c in commands)
         + "\n\nFor information on safely removing channels from your conda configuration,\n"
         "please see the official documentation:\n\n"
         "    https://www.anaconda.com/docs/tools/working-with-conda/channels"
     )
+
+
+def tos_error(channels):
+    # CondaToSNonInteractiveError, tos@0.2.2 exceptions.py:77-97
+    message = (
+        "Terms of Service have not been accepted for the following channels. "
+        "Please accept or remove them before proceeding:\n" + _tos_bullets(channels)
+    )
     return _error("CondaToSNonInteractiveError", message, module="conda_anaconda_tos.exceptions")
+
+
+def tos_rejected_error(channels):
+    # CondaToSRejectedError, tos@0.2.2 exceptions.py:54-74
+    message = (
+        "Terms of Service has been rejected for the following channels. "
+        "Please remove or accept them before proceeding:\n" + _tos_bullets(channels)
+    )
+    return _error("CondaToSRejectedError", message, module="conda_anaconda_tos.exceptions")
+
+
+def command_not_found(command):
+    # conda < 23.7: the parser's error() turns argparse's "invalid choice" for the command into
+    # CommandNotFoundError when no `conda-<command>` executable exists (conda@23.5.2
+    # conda/cli/conda_argparse.py:176-213); message: conda@23.5.2 conda/exceptions.py:331-342 (no close match
+    # among conda's commands is simulated).
+    return _error("CommandNotFoundError", f"No command 'conda {command}'.", command=command)
 
 
 # --------------------------------------------------------------------------------------------------- basics
@@ -170,6 +238,7 @@ def home():
 
 
 def is_env(prefix):
+    # conda@26.7.1 conda/core/prefix_data.py:222-231: conda-meta/history marks an environment
     return os.path.isfile(os.path.join(prefix, "conda-meta", "history"))
 
 
@@ -178,6 +247,8 @@ def env_python(prefix):
 
 
 def dumps(doc, sort=None):
+    # indent 2 (conda@26.7.1 conda/common/serialize/json.py:62); conda 25.5 and older sorted the keys
+    # (conda@25.5.1 conda/common/serialize.py:67-70), later ones keep insertion order.
     if sort is None:
         sort = version_tuple(conda_version()) < (25, 7)
     return json.dumps(doc, indent=2, sort_keys=sort)
@@ -380,14 +451,14 @@ def ci_detected():
 
 
 def tos_hash(url):
-    # conda-anaconda-tos path.hash_channel: sha256(channel_location + channel_name)
+    # tos@0.2.2 path.py:62-75 hash_channel: sha256(channel_location + channel_name)
     rest = url.split("://", 1)[-1]
     location, _sep, name = rest.partition("/")
     return hashlib.sha256((location + name).encode("utf-8")).hexdigest()
 
 
 def tos_roots():
-    """Search path of conda-anaconda-tos (highest priority first)."""
+    """Search path of conda-anaconda-tos, highest priority first (tos@0.2.2 path.py:25-55)."""
     roots = ["/etc/conda/tos", "/var/lib/conda/tos", os.path.join(ROOT, "conda-meta", "tos")]
     if os.environ.get("XDG_CONFIG_HOME"):
         roots.append(os.path.join(os.environ["XDG_CONFIG_HOME"], "conda", "tos"))
@@ -399,8 +470,42 @@ def tos_roots():
     return roots
 
 
+def tos_plugin_present():
+    """Whether this simulated conda carries conda-anaconda-tos (Miniconda only; needs conda >= 24.11)."""
+    return flavor() == "miniconda" and version_tuple(conda_version()) >= TOS_PLUGIN_MIN_CONDA
+
+
+def _parse_time(text):
+    text = str(text).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    value = datetime.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def served_tos(url):
+    """The terms repo.anaconda.com serves for a channel now (TEST DOUBLE), or None where none are served.
+
+    Only the channels behind `defaults` serve terms.json (tos@0.2.2 remote.py:35-68 asks <base_url>/terms.json).
+    """
+    if url not in TOS_CHANNELS:
+        return None
+    doc = {"version": TOS_VERSION, "text": TOS_TEXT, "support": TOS_SUPPORT}
+    path = os.environ.get("TORCHFLEET_STANDIN_TOS_SERVED") or TOS_SERVED_FILE
+    try:
+        with open(path) as handle:
+            published = json.load(handle)
+    except (OSError, ValueError):
+        published = None
+    if isinstance(published, dict):
+        doc.update({k: published[k] for k in ("version", "text", "support") if k in published})
+    return doc
+
+
 def tos_record(url):
-    """Newest local record for a channel, or None."""
+    """Newest local record for a channel as (version, path, doc), or None (tos@0.2.2 local.py:78-99)."""
     found = []
     for root in tos_roots():
         directory = os.path.join(root, tos_hash(url))
@@ -413,63 +518,75 @@ def tos_record(url):
             try:
                 with open(path) as handle:
                     doc = json.load(handle)
-            except (OSError, ValueError):
+                version = _parse_time(doc["version"])
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
             if isinstance(doc, dict) and "tos_accepted" in doc:
-                found.append((str(doc.get("version", "")), path, doc))
+                found.append((version, path, doc))
     if not found:
         return None
     found.sort(key=lambda item: item[0])
     return found[-1]
 
 
-def write_tos_record(root, url, accepted):
+def tos_pair(url):
+    """(local record or None, newer served terms or None, served terms or None): tos@0.2.2 api.py:180-212."""
+    served = served_tos(url)
+    record = tos_record(url)
+    if record is None:
+        return None, None, served
+    newer = served if served is not None and _parse_time(served["version"]) > record[0] else None
+    return record, newer, served
+
+
+def write_tos_record(root, url, accepted, metadata):
+    """Record acceptance or rejection of `metadata` (tos@0.2.2 local.py:24-59, path.py:106-112)."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     doc = {
-        "version": TOS_VERSION,
-        "text": TOS_TEXT,
-        "support": TOS_SUPPORT,
+        "version": metadata["version"],
+        "text": metadata["text"],
+        "support": metadata["support"],
         "base_url": url,
         "tos_accepted": accepted,
         "acceptance_timestamp": now,
     }
-    stamp = datetime.datetime(2025, 5, 12, tzinfo=datetime.timezone.utc).timestamp()
+    stamp = _parse_time(metadata["version"]).timestamp()
     directory = os.path.join(root, tos_hash(url))
     os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, f"{stamp}.json"), "w") as handle:
+    path = os.path.join(directory, f"{stamp}.json")
+    with open(path, "w") as handle:
         json.dump(doc, handle)
-    return doc
+    return doc, path
 
 
 def check_tos(args, cfg):
-    """Pre-command check of conda-anaconda-tos, simulated for the Miniconda flavour only."""
-    if flavor() != "miniconda":
+    """conda-anaconda-tos's pre-command check (tos@0.2.2 plugin.py:339-369, console/render.py:275-451)."""
+    if not tos_plugin_present():
         return
-    pending = [u for u in effective_channels(args, cfg) if u in TOS_CHANNELS]
+    rejected = []
+    pending = []
+    for url in effective_channels(args, cfg):
+        record, newer, served = tos_pair(url)
+        if record is None:
+            if served is not None:
+                pending.append((url, served))
+        elif newer is not None:
+            # A newer version is served: the channel is pending again, whatever was recorded (render.py:294-297).
+            pending.append((url, newer))
+        elif not record[2].get("tos_accepted"):
+            rejected.append(url)
+    if rejected:  # render.py:417-420: rejected channels stop the command before anything else
+        raise tos_rejected_error(rejected)
     if not pending:
         return
     plugins = cfg.get("plugins") or {}
     auto = _boolish(plugins.get("auto_accept_tos", False)) if isinstance(plugins, dict) else False
-    missing = []
-    for url in pending:
-        record = tos_record(url)
-        if record is not None:
-            if record[2].get("tos_accepted"):
-                continue
-            raise _error(
-                "CondaToSRejectedError",
-                "Terms of Service has been rejected for the following channels. "
-                f"Please remove or accept them before proceeding:\n    - {url}",
-                module="conda_anaconda_tos.exceptions",
-            )
-        missing.append(url)
-    if not missing:
+    if auto or ci_detected():  # render.py:316-336; accepted into the user root (plugin.py:341)
+        for url, metadata in pending:
+            write_tos_record(os.path.join(home(), ".conda", "tos"), url, True, metadata)
         return
-    if auto or ci_detected():
-        for url in missing:
-            write_tos_record(os.path.join(home(), ".conda", "tos"), url, True)
-        return
-    raise tos_error(missing)
+    # --json, -y or no terminal: no prompt (render.py:338-340, :440-441); the stand-in never prompts.
+    raise tos_error([url for url, _metadata in pending])
 
 
 # --------------------------------------------------------------------------------------------------- envs
@@ -516,6 +633,7 @@ def register_env(prefix, add=True):
 
 
 def list_envs(cfg):
+    # conda@26.7.1 conda/core/envs_manager.py:118 list_all_known_prefixes: environments.txt, envs_dirs, root
     found = {ROOT}
     for prefix in registered_envs():
         if is_env(prefix):
@@ -625,7 +743,7 @@ def conda_records(prefix):
 
 
 def dist_fields(rec):
-    """conda's PackageRecord.dist_fields_dump() for one record."""
+    """conda's PackageRecord.dist_fields_dump() for one record (conda@26.7.1 conda/models/records.py:394-404)."""
     base_url = rec["channel"].rsplit("/", 1)[0] if rec["channel"].endswith("/" + rec["subdir"]) else rec["channel"]
     return {
         "base_url": base_url,
@@ -640,6 +758,8 @@ def dist_fields(rec):
 
 
 def pypi_fields(name, version, editable):
+    # pip-installed distributions: channel pypi, build pypi_0; editable ones <develop>, dev_0
+    # (conda@26.7.1 conda/plugins/prefix_data_loaders/pypi/pkg_format.py:1240-1272)
     name = normalise(name)
     build = "dev_0" if editable else "pypi_0"
     channel = "<develop>" if editable else "pypi"
@@ -797,6 +917,8 @@ def ensure_pip(prefix):
 
 
 def transaction(prefix, fetch, link, unlink=()):
+    # conda@26.7.1 conda/core/link.py:1315-1343 (FETCH and PREFIX always, UNLINK/LINK when not empty) and
+    # conda/cli/install.py:544 handle_txn ({"success", "actions", "prefix"})
     actions = {"FETCH": list(fetch), "PREFIX": prefix}
     if unlink:
         actions["UNLINK"] = list(unlink)
@@ -842,6 +964,7 @@ def cmd_info(args):
 
 
 def info_dict(cfg):
+    # keys of conda@26.7.1 conda/cli/main_info.py:190 get_info_dict; envs_details from 25.11 (:440-470)
     active = os.environ.get("CONDA_PREFIX")
     channels = []
     for url in effective_channels(argparse.Namespace(), cfg):
@@ -923,6 +1046,7 @@ def envs_details(cfg):
 
 
 def cmd_env_list(args):
+    # >= 25.11 {"envs", "envs_details"} (conda@26.7.1 conda/cli/main_info.py:515-521); before, the info dict
     cfg = config()
     if version_tuple(conda_version()) >= (25, 11):
         doc = {"envs": list_envs(cfg), "envs_details": envs_details(cfg)}
@@ -951,24 +1075,82 @@ def cmd_list(args):
     return 0
 
 
+def validate_create_target(prefix, cfg):
+    """conda create's checks of the target prefix, for the simulated conda version.
+
+    Returns False where old conda accepts an existing non-environment directory without further checks.
+    """
+    if version_tuple(conda_version()) >= PREFIX_DATA_VALIDATION:
+        # PrefixData.validate_path, conda@26.7.1 conda/core/prefix_data.py:317-353
+        if os.pathsep in prefix:  # :339-342
+            raise _error("CondaValueError", f"Environment paths cannot contain '{os.pathsep}'. Prefix: '{prefix}'")
+        if " " in prefix:  # :344-348, a warning through the "conda" logger (conda/common/io.py:81-83 format)
+            sys.stderr.write(
+                "WARNING conda.core.prefix_data:validate_path(345): "
+                f"Environment paths should not contain spaces. Prefix: '{prefix}'\n"
+            )
+        if is_env(os.path.dirname(prefix)):  # :349-353
+            raise _error(
+                "CondaValueError", "Environment paths cannot be immediately nested under another conda environment."
+            )
+        # PrefixData.validate_name, :355-373; .name is "base" for the root prefix, the directory name inside an
+        # envs_dir, else "" (:183-197)
+        name = "base" if os.path.realpath(prefix) == os.path.realpath(ROOT) else env_name(prefix, cfg)
+        if name in RESERVED_ENV_NAMES:
+            raise _error("CondaValueError", f"'{name}' is a reserved environment name")
+        if PREFIX_NAME_DISALLOWED_CHARS.intersection(os.path.basename(prefix)):
+            raise _error(
+                "CondaValueError",
+                f"Environment names cannot contain any of these characters: {PREFIX_NAME_DISALLOWED_CHARS}",
+            )
+        return True
+    # conda < 25.5: check_prefix, conda@24.11.3 conda/cli/install.py:98-123
+    if os.pathsep in prefix:
+        message = f"Cannot create a conda environment with '{os.pathsep}' in the prefix. Aborting."
+        raise _error("CondaValueError", message)
+    error = "'base' is a reserved environment name" if os.path.basename(prefix) == "base" else None
+    if os.path.exists(prefix):
+        if os.path.isdir(prefix) and "conda-meta" not in os.listdir(prefix):
+            return False  # :108-111: an existing directory without conda-meta is taken as it is
+        error = f"prefix already exists: {prefix}"
+    if error:
+        raise _error("CondaValueError", error)
+    if " " in prefix:  # :118-123, through the "conda.stderr" logger (plain message)
+        sys.stderr.write(
+            "WARNING: A space was detected in your requested environment path:\n"
+            f"'{prefix}'\n"
+            "Spaces in paths can sometimes be problematic. To minimize issues,\n"
+            "make sure you activate your environment before running any executables!\n\n"
+        )
+    return True
+
+
 def cmd_create(args):
     cfg = config()
     channels = effective_channels(args, cfg)
-    check_tos(args, cfg)
+    check_tos(args, cfg)  # a pre-command: before create's own checks (conda@26.7.1 conda/cli/conda_argparse.py)
     prefix = resolve_prefix(args, cfg, for_create=True)
-    if prefix == ROOT:
-        raise _error("CondaValueError", "The target prefix is the base prefix. Aborting.")
+    modern = version_tuple(conda_version()) >= PREFIX_DATA_VALIDATION
+    if modern:
+        validate_create_target(prefix, cfg)  # conda@26.7.1 conda/cli/main_create.py:181
+    if is_env(prefix):
+        if not modern and os.path.realpath(prefix) == os.path.realpath(ROOT):
+            raise _error("CondaValueError", "The target prefix is the base prefix. Aborting.")  # 24.11.3 :127
+        if args.dry_run:  # conda@26.7.1 main_create.py:183-189
+            raise _error("CondaValueError", "Cannot `create --dry-run` with an existing conda environment")
+        # :190-198: an existing environment is removed (after the -y confirmation) BEFORE the packages are solved
+        shutil.rmtree(prefix)
+        register_env(prefix, add=False)
+    elif os.path.isdir(prefix):
+        # :199-206: a directory that is not an environment is kept; after the confirmation (-y) conda installs
+        # into it.  conda < 25.5 first runs check_prefix on it (conda@24.11.3 main_create.py:143-152).
+        if not modern:
+            validate_create_target(prefix, cfg)
+    elif os.path.lexists(prefix):
+        raise _error("CondaValueError", f"TEST DOUBLE: the stand-in cannot create an environment over a file: {prefix}")
+    if not modern and not os.path.isdir(prefix):
+        validate_create_target(prefix, cfg)  # conda@24.11.3 conda/cli/install.py:205-206 (newenv)
     python_rest, wants_pip = satisfiable(args.packages, channels)
-    if " " in prefix:
-        raise _error("CondaValueError", f"Spaces not allowed in prefix path: {prefix}")
-    if os.path.exists(prefix) and not is_env(prefix) and os.listdir(prefix):
-        raise _error(
-            "CondaValueError",
-            "The target directory exists, but it is not a conda environment.\n"
-            f"Remove it or choose another prefix: {prefix}",
-        )
-    if args.dry_run and is_env(prefix):
-        raise _error("CondaValueError", "Cannot `create --dry-run` with an existing conda environment")
     records = []
     if python_rest is not None:
         found = find_python(python_rest)
@@ -980,10 +1162,8 @@ def cmd_create(args):
         doc["dry_run"] = True
         emit(args, doc, f"Dry run: would create {prefix}")
         return 0
-    if os.path.lexists(prefix):
-        shutil.rmtree(prefix)
     if python_rest is None:
-        os.makedirs(os.path.join(prefix, "conda-meta"))
+        os.makedirs(os.path.join(prefix, "conda-meta"), exist_ok=True)
     else:
         interpreter, version = found
         make_venv(prefix, interpreter, with_pip=wants_pip)
@@ -1019,6 +1199,7 @@ def cmd_install(args):
                 raise no_interpreter("python" + python_rest, channels)
     todo_pip = wants_pip and "pip" not in names
     if todo_python is None and not todo_pip:
+        # conda@26.7.1 conda/cli/install.py:570-577
         emit(args, {"success": True, "message": "All requested packages already installed."},
              "# All requested packages already installed.")  # fmt: skip
         return 0
@@ -1059,6 +1240,14 @@ def cmd_remove(args):
     check_tos(args, cfg)
     prefix = resolve_prefix(args, cfg)
     if args.all or getattr(args, "env_remove", False):
+        # conda@26.7.1 conda/cli/main_remove.py:164-190: the target must be an environment (assert_environment:
+        # EnvironmentLocationNotFound, DirectoryNotACondaEnvironmentError, conda/core/prefix_data.py:265-287) before
+        # the current/base environment checks.  Which of the two CondaEnvironmentError messages base gets depends on
+        # context.default_prefix; the stand-in reports the base one.
+        if not os.path.isdir(prefix):
+            raise env_not_found(prefix)
+        if not is_env(prefix):
+            raise not_an_env(prefix)
         if os.path.realpath(prefix) == os.path.realpath(ROOT):
             raise _error("CondaEnvironmentError", "cannot remove root environment, add -n NAME or -p PREFIX option")
         active = os.environ.get("CONDA_PREFIX")
@@ -1066,10 +1255,6 @@ def cmd_remove(args):
             raise _error(
                 "CondaEnvironmentError", "Cannot remove current environment. Deactivate and run conda remove again"
             )
-        if not os.path.isdir(prefix):
-            raise env_not_found(prefix)
-        if not is_env(prefix):
-            raise not_an_env(prefix)
         unlink = [p for p in list_packages(prefix) if p["channel"] not in ("pypi", "<develop>")]
         doc = transaction(prefix, [], [], unlink)
         if not args.dry_run:
@@ -1086,8 +1271,9 @@ def cmd_remove(args):
     installed = {p["name"]: p for p in list_packages(prefix)}
     missing = [s for s in args.packages if parse_spec(s)[0] not in installed]
     if missing:
-        name = "PackagesNotFoundInPrefixError" if version_tuple(conda_version()) >= (26, 3) else "PackagesNotFoundError"
-        raise packages_not_found(missing, effective_channels(args, cfg), name=name)
+        if version_tuple(conda_version()) >= (26, 3):
+            raise packages_not_in_prefix(missing, prefix)
+        raise packages_not_found(missing, effective_channels(args, cfg))
     unlink = []
     for spec in args.packages:
         rec = installed[parse_spec(spec)[0]]
@@ -1131,7 +1317,7 @@ def cmd_run(args):
         joined = " ".join(command)
         sys.stderr.write(f"{exc}\nERROR conda.cli.main_run:execute(127): `conda run {joined}` failed.\n")
         return 127
-    if proc.returncode:
+    if proc.returncode:  # the child's rc, with this log line (conda@26.7.1 conda/cli/main_run.py:140-152)
         joined = " ".join(command)
         sys.stderr.write(
             f"ERROR conda.cli.main_run:execute({proc.returncode}): `conda run {joined}` failed. (See above for error)\n"
@@ -1159,6 +1345,7 @@ def cmd_config(args):
 
 
 def tos_target_root(args):
+    # --site/--system/--user/--env/--tos-root, default --user (tos@0.2.2 plugin.py:47-48, :81-102, path.py:25-35)
     if args.tos_root:
         return os.path.expanduser(args.tos_root)
     return {
@@ -1168,32 +1355,59 @@ def tos_target_root(args):
     }.get(args.location or "user", os.path.join(home(), ".conda", "tos"))
 
 
+def _tos_list(channels):
+    """`conda tos` without a subcommand (tos@0.2.2 console/render.py:94-148, api.py:274-299).
+
+    Each channel: its newest local record (or the served terms where none is recorded) plus "outdated" (a newer
+    version is served than the one recorded) and "path" (the record's file; "None" without one); null where the
+    channel serves no terms.  Channels recorded elsewhere follow the asked ones.
+    """
+    doc = {}
+    lines = []
+    for url in list(channels) + [u for u in TOS_CHANNELS if u not in channels]:
+        record, newer, served = tos_pair(url)
+        if url not in channels and (record is None or served is None):
+            continue  # api.py:215-239 lists other stored channels only where terms are still served
+        if record is None and served is None:
+            doc[url] = None
+            lines.append(f"{url:<45} -")
+            continue
+        metadata = record[2] if record is not None else served
+        doc[url] = dict(metadata, outdated=newer is not None, path=str(record[1]) if record else "None")
+        state = "-" if record is None else ("accepted" if metadata.get("tos_accepted") else "rejected")
+        lines.append(f"{url:<45} {metadata['version']}{'*' if newer else ''}  {state}")
+    if any(v and v["outdated"] for v in doc.values()):
+        lines.append("* Terms of Service version(s) are outdated.")  # render.py:51
+    return doc, lines
+
+
 def cmd_tos(args):
     cfg = config()
     channels = effective_channels(args, cfg)
+    if args.tos_cmd is None:
+        doc, lines = _tos_list(channels)
+        emit(args, doc, "\n".join(lines))
+        return 0
     doc = {}
     lines = []
     for url in channels:
-        served = url in TOS_CHANNELS and flavor() == "miniconda"
+        record, newer, served = tos_pair(url)
+        if record is None and served is None:  # CondaToSMissingError (api.py:195-203)
+            doc[url] = None
+            lines.append(
+                f"no Terms of Service for {url}" if args.tos_cmd == "view" else f"Terms of Service not found for {url}"
+            )
+            continue
         if args.tos_cmd in ("accept", "reject"):
-            if not served:
-                doc[url] = None
-                lines.append(f"Terms of Service not found for {url}")
-                continue
-            doc[url] = write_tos_record(tos_target_root(args), url, args.tos_cmd == "accept")
+            # api.py:242-271: the newer served version if there is one, else the recorded or served one.
+            metadata = newer or (record[2] if record is not None else served)
+            doc[url], _path = write_tos_record(tos_target_root(args), url, args.tos_cmd == "accept", metadata)
             lines.append(f"{args.tos_cmd}ed Terms of Service for {url}")
-        else:  # view
-            record = tos_record(url)
-            if record is not None:
-                doc[url] = record[2]
-            elif served:
-                doc[url] = {"version": TOS_VERSION, "text": TOS_TEXT, "support": TOS_SUPPORT}
-            else:
-                doc[url] = None
-            if doc[url] is None:
-                lines.append(f"no Terms of Service for {url}")
-            else:
-                lines += [f"viewing Terms of Service for {url}:", doc[url]["text"]]
+        else:
+            # view: render.py:151-180 shows get_one_tos(...).metadata, the LOCAL record where there is one, even
+            # when a newer version is served (which only the listing's "outdated" reveals).
+            doc[url] = record[2] if record is not None else served
+            lines += [f"viewing Terms of Service for {url}:", doc[url]["text"]]
     emit(args, doc, "\n".join(lines))
     return 0
 
@@ -1259,21 +1473,41 @@ def build_parser():
     cfg.add_argument("--show-sources", action="store_true")
     cfg.set_defaults(func=cmd_config)
 
-    tos = sub.add_parser("tos")
-    tos_sub = tos.add_subparsers(dest="tos_cmd")
-    for name in ("accept", "reject", "view"):
-        p = common(tos_sub.add_parser(name), channels=True)
-        where = p.add_mutually_exclusive_group()
-        for flag in ("site", "system", "user", "env"):
-            where.add_argument("--" + flag, dest="location", action="store_const", const=flag)
-        where.add_argument("--tos-root")
-        p.set_defaults(func=cmd_tos)
+    if tos_plugin_present():
+        # tos@0.2.2 plugin.py:134-248: `tos` itself lists (with -c/--override-channels, cache flags, --json),
+        # subcommands accept/reject/view take a storage location too.  interactive/info/clean: not simulated.
+        def cache_flags(p):
+            group = p.add_mutually_exclusive_group()
+            group.add_argument("--cache-timeout", type=int)
+            group.add_argument("--ignore-cache", dest="cache_timeout", action="store_const", const=0)
+
+        tos = common(sub.add_parser("tos"), channels=True)
+        cache_flags(tos)
+        tos.set_defaults(func=cmd_tos, tos_cmd=None)
+        tos_sub = tos.add_subparsers(dest="tos_cmd")
+        for name in ("accept", "reject", "view"):
+            p = common(tos_sub.add_parser(name), channels=True)
+            cache_flags(p)
+            where = p.add_mutually_exclusive_group()
+            for flag in ("site", "system", "user", "env"):
+                where.add_argument("--" + flag, dest="location", action="store_const", const=flag)
+            where.add_argument("--tos-root")
+            p.set_defaults(func=cmd_tos, location=None, tos_root=None)
     return parser
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
+    command = next((a for a in argv if not a.startswith("-")), None)
+    known = parser._subparsers._group_actions[0].choices  # argparse has no public accessor
+    if command is not None and command not in known and version_tuple(conda_version()) < (23, 7):
+        # conda < 23.7 raises CommandNotFoundError (rc 1, message on stderr: the context has not read --json yet,
+        # conda@23.5.2 conda/cli/main.py:63-75, conda/exceptions.py:1239-1259); conda >= 23.7 lets argparse
+        # print "invalid choice" with rc 2 (conda@24.11.3 conda/cli/conda_argparse.py, no error() override).
+        exc = command_not_found(command)
+        sys.stderr.write(f"\n{exc.name}: {exc.message}\n\n")
+        return exc.rc
     args = parser.parse_args(argv)  # usage errors: rc 2, usage on stderr, no JSON (as conda)
     if args.version:
         print(f"conda {conda_version()}")
@@ -1285,6 +1519,8 @@ def main(argv=None):
     try:
         return func(args)
     except CondaError as exc:
+        # with --json the error JSON (sorted keys) on stdout when rc != 0, else "\n<Name>: <message>\n" on stderr
+        # (conda@26.7.1 conda/exceptions.py:1806 print_conda_exception; conda@23.5.2 :1239-1259)
         if getattr(args, "json", False):
             print(json.dumps(exc.dump_map(), indent=2, sort_keys=True))
         else:
