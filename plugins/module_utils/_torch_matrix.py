@@ -131,7 +131,9 @@ CUDA_ARCHS = {
 # pytorch/pytorch.github.io _get_started/previous-versions.md for 2.0.0..2.3.1, a verbatim copy of the rendered
 # page for 2.4.0..2.8.0), which also lists the extra ROCm builds (rocm6.1 of 2.5 and 2.6, rocm5.6 of 2.2.0).
 # RELEASE.md 2.10 row: CUDA 12.6, 12.8 stable, 13.0 experimental; 2.11: 12.6, 12.8, 13.0; 2.12: 12.6, 13.0
-# stable, 13.2 experimental.  None has CUDA 12.9.
+# stable, 13.2 experimental.  None has CUDA 12.9.  (The matrix rows 2.4..2.14 and the "PyTorch CUDA Support
+# Matrix" were read from a verbatim copy of that RELEASE.md section; the stored pytorch/pytorch RELEASE.md,
+# at aa6104e2, predates those rows.)
 # Off-matrix builds ("cuda_off_matrix"): cu129 of 2.10.0, 2.11.0 and 2.12.1 was seen only in one older listing
 # of replicate/cog pkg/config/torch_compatibility.json (commits faa27ae3, 1f1c0559, c0dea56f); its later
 # listings and RELEASE.md have none.  The resolver never picks one; it uses one only when asked for by name
