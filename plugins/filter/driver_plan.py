@@ -1,6 +1,7 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: the NVIDIA driver plan for a host (thin wrapper over module_utils._driver)."""
+"""Filters: the NVIDIA driver plan for a host, and the decisions taken on what the host answered
+(thin wrappers over module_utils._driver)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ def driver_plan(facts, **options):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def driver_holds(plan, dpkg_lines):
+    """The installed packages of the driver to hold, from ``dpkg-query`` lines in ``HOLD_QUERY_FORMAT``."""
+    return _driver.hold_selection(plan, dpkg_lines)
+
+
+def driver_mok_state(stdout, stderr="", cert=""):
+    """What ``mokutil --test-key`` said: absent, pending, enrolled or firmware (an error otherwise)."""
+    try:
+        return _driver.mok_state(stdout, stderr, cert)
+    except _driver.DriverPlanError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 class FilterModule:
     def filters(self):
-        return {"driver_plan": driver_plan}
+        return {"driver_plan": driver_plan, "driver_holds": driver_holds, "driver_mok_state": driver_mok_state}

@@ -30,6 +30,16 @@ Sources (``[V]`` seen in the source; ``[NV]`` inferred, kept only where the role
   streams ``nvidia-driver:B-dkms`` and ``nvidia-driver:B-open`` (NVIDIA yum-packaging issues, guide) [V].
 - Nouveau: ``blacklist nouveau`` + ``options nouveau modeset=0``, then ``update-initramfs -u`` (Debian family)
   or ``dracut --force`` (RHEL) (CUDA Installation Guide "Disabling Nouveau") [V].
+- GPU generation without a driver: the PCI device id (sysfs, no driver needed) looked up in NVIDIA's own lists,
+  see ``_nvidia_pci_ids`` (open-gpu-kernel-modules README "Compatible GPUs" and the proprietary driver's
+  supported-gpus.json, i.e. README Appendix A) [V].
+- Secure Boot: dkms sources /etc/dkms/framework.conf and then /etc/dkms/framework.conf.d/*.conf as shell
+  (dell/dkms v3.0.10 dkms.in:652-656 ``read_framework_conf``, :406-413 ``safe_source``) and reads
+  ``mok_signing_key`` / ``mok_certificate`` only when it builds (:900 ``prepare_signing``); without them it
+  generates /var/lib/dkms/mok.key and signs with that (:954-969) [V].  mokutil's ``--test-key`` answers are in
+  :func:`mok_state` [V].
+- EPEL: ``powertools`` on EL8 rebuilds, ``crb`` on EL9 (docs.fedoraproject.org/en-US/epel/getting-started/,
+  wiki.rockylinux.org/rocky/repo/) [V]; keys by fingerprint (fedoraproject.org/security/) [V].
 - Windows: PyTorch's CI installs the data-center driver ``<ver>-data-center-tesla-desktop-win10-win11-64bit-dch-
   international.exe`` with ``-s -noreboot`` [V]; 3010 as "reboot required" is the Windows Installer convention,
   not documented by NVIDIA for this installer [NV], so the role treats it as success with a reboot pending.
@@ -40,7 +50,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build
+from ansible_collections.torchfleet.lab.plugins.module_utils import _nvidia_pci_ids, _torch_build
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import RELEASES
 
 # Driver branches this collection knows how to install and check.  Each has a CUDA release whose minimum
@@ -84,6 +94,18 @@ CUDA_KEYRING_FILE = "cuda-keyring_1.1-1_all.deb"
 CUDA_KEYRING_SHA256: Dict[str, str] = {}
 CUDA_REPO_GPGKEY = "D42D0685.pub"
 
+MOK_DKMS_CONF = "/etc/dkms/framework.conf.d/torchfleet-mok.conf"
+MOK_OLD_HASH_FILE = "/root/.torchfleet-mok.hash"
+# apt reads credentials from auth.conf.d, so the 0644 sources file never holds them (apt_auth.conf(5)).
+DEBIAN_NONFREE_AUTH = "/etc/apt/auth.conf.d/torchfleet-nonfree.conf"
+# EPEL's release RPM and signing keys, pinned by full fingerprint (https://fedoraproject.org/security/, the
+# "EPEL 8" and "EPEL 9" keys; also the key files named by fingerprint in fedora-web's static/keys/).
+EPEL_RELEASE_URL = "https://dl.fedoraproject.org/pub/epel/epel-release-latest-{major}.noarch.rpm"
+EPEL_KEY_URL = "https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-{major}"
+EPEL_KEY_FINGERPRINTS = {
+    "8": "94E279EB8D8F25B21810ADF121EA45AB2F86D6A1",
+    "9": "FF8AD1344597106ECE813B918A3872BF3228467C",
+}
 BLACKLIST_FILE = "/etc/modprobe.d/blacklist-nouveau.conf"
 BLACKLIST_CONTENT = "blacklist nouveau\noptions nouveau modeset=0\n"
 PERSISTENCED_DROPIN = "/etc/systemd/system/nvidia-persistenced.service.d/torchfleet.conf"
@@ -151,21 +173,72 @@ def nvidia_devices(gpu: Dict[str, Any]) -> List[Dict[str, Any]]:
 # GPU generation
 
 
-def gpu_generation(gpu: Dict[str, Any]) -> Dict[str, Any]:
-    """Lowest and highest compute capability of the NVIDIA GPUs; unknown when a GPU has none yet.
+def _id_set(text: str) -> frozenset:
+    return frozenset(text.split())
 
-    A host without a running driver has no nvidia-smi, so no compute capability: the generation is then
-    unknown and only the explicit settings are checked.
+
+_PCI_OPEN = _id_set(_nvidia_pci_ids.OPEN)
+_PCI_PRE_TURING = _id_set(_nvidia_pci_ids.PRE_TURING)
+_PCI_NEWER = _id_set(_nvidia_pci_ids.NEWER)
+_PCI_LEGACY = {did: branch for branch, ids in _nvidia_pci_ids.LEGACY.items() for did in ids.split()}
+
+
+def pci_generation(pci_id: Any) -> Tuple[str, str]:
+    """('open' | 'newer' | 'pre-turing' | 'legacy' | 'unlisted', detail) for an NVIDIA PCI id ``10de:1b06``.
+
+    From NVIDIA's own lists (see ``_nvidia_pci_ids``): ``open`` Turing or newer (the open modules drive it),
+    ``newer`` one of those that driver 535's list does not know, ``pre-turing`` Maxwell, Pascal or Volta
+    (proprietary modules only), ``legacy`` a GPU sent to a legacy branch (detail: that branch), ``unlisted``
+    an id in neither list.
+    """
+    match = re.match(r"^\s*(?:0x)?10de:(?:0x)?([0-9a-fA-F]{4})\s*$", str(pci_id or ""))
+    if not match:
+        return "unlisted", ""
+    did = match.group(1).lower()
+    if did in _PCI_OPEN:
+        return ("newer" if did in _PCI_NEWER else "open"), _nvidia_pci_ids.SOURCES["open"]
+    if did in _PCI_PRE_TURING:
+        return "pre-turing", _nvidia_pci_ids.SOURCES["proprietary"]
+    if did in _PCI_LEGACY:
+        return "legacy", _PCI_LEGACY[did]
+    return "unlisted", ""
+
+
+def gpu_generation(gpu: Dict[str, Any]) -> Dict[str, Any]:
+    """What the host's NVIDIA GPUs need, from their compute capability or, without a driver, their PCI id.
+
+    A host without a running driver has no nvidia-smi, so no compute capability; sysfs still shows each GPU's
+    PCI device id, which NVIDIA's supported-GPU lists place (:func:`pci_generation`).  ``known`` is true when
+    every GPU was placed by one or the other.
     """
     devices = nvidia_devices(gpu)
     ccs = [parse_cc(d.get("compute_capability")) for d in devices]
     known = [c for c in ccs if c is not None]
-    complete = bool(devices) and len(known) == len(devices)
+    pre_turing, legacy, unlisted, newer = [], [], [], []
+    for dev, cc in zip(devices, ccs):
+        label = dev.get("pci_id") or dev.get("name") or "an NVIDIA GPU"
+        if cc is not None:
+            if cc < OPEN_MIN_CC:
+                pre_turing.append(label)
+            continue
+        kind, detail = pci_generation(dev.get("pci_id"))
+        if kind == "pre-turing":
+            pre_turing.append(label)
+        elif kind == "legacy":
+            legacy.append(f"{label} (legacy branch {detail})")
+        elif kind == "newer":
+            newer.append(label)
+        elif kind == "unlisted":
+            unlisted.append(label)
     return {
         "count": len(devices),
-        "known": complete,
+        "known": bool(devices) and not unlisted and not legacy,
         "min_cc": min(known) if known else None,
         "max_cc": max(known) if known else None,
+        "pre_turing": pre_turing,
+        "legacy": legacy,
+        "unlisted": unlisted,
+        "newer": newer,
     }
 
 
@@ -194,11 +267,24 @@ def check_branch_for_gpu(branch: int, generation: Dict[str, Any]) -> None:
                 f"which CUDA {floor[2]} introduced: it needs driver >= {floor[1]}. Set gpu_driver_branch to "
                 f"{_first_known_at_least(floor[0])} or newer."
             )
-    if generation["min_cc"] is not None and generation["min_cc"] < OPEN_MIN_CC and branch > PRE_TURING_LAST_BRANCH:
+    if generation.get("legacy"):
         raise DriverPlanError(
-            f"Driver branch {branch} no longer drives GPUs older than Turing (compute capability "
-            f"{_cc_text(generation['min_cc'])} here: Maxwell, Pascal or Volta); the {PRE_TURING_LAST_BRANCH} branch "
-            f"is the last for them. Set gpu_driver_branch: '{PRE_TURING_LAST_BRANCH}'."
+            f"{', '.join(generation['legacy'])}: NVIDIA moved this GPU to a legacy driver branch "
+            f"({_nvidia_pci_ids.SOURCES['proprietary']}), which no branch this collection installs "
+            f"({_branches_text()}) drives. Install that legacy driver by hand, or leave this host out of the play."
+        )
+    if generation.get("pre_turing") and branch > PRE_TURING_LAST_BRANCH:
+        raise DriverPlanError(
+            f"Driver branch {branch} no longer drives GPUs older than Turing ({', '.join(generation['pre_turing'])} "
+            f"here: Maxwell, Pascal or Volta, by compute capability or by PCI id in NVIDIA's supported-GPU list); "
+            f"the {PRE_TURING_LAST_BRANCH} branch is the last for them. Set gpu_driver_branch: "
+            f"'{PRE_TURING_LAST_BRANCH}'."
+        )
+    if generation.get("newer") and branch <= 535:
+        raise DriverPlanError(
+            f"{', '.join(generation['newer'])} is not in the supported-GPU list of driver branch {branch} "
+            f"({_nvidia_pci_ids.SOURCES['proprietary']}), only in that of a newer one "
+            f"({_nvidia_pci_ids.SOURCES['open']}). Set a newer gpu_driver_branch, or leave it empty for the newest."
         )
 
 
@@ -211,11 +297,11 @@ def choose_flavor(wanted: str, branch: int, generation: Dict[str, Any], notes: L
     wanted = (wanted or "auto").strip().lower()
     if wanted not in _FLAVORS:
         raise DriverPlanError(f"gpu_driver_kernel_module {wanted!r} is not one of {', '.join(_FLAVORS)}")
-    low, high = generation["min_cc"], generation["max_cc"]
-    if wanted == "open" and low is not None and low < OPEN_MIN_CC:
+    high = generation["max_cc"]
+    if wanted == "open" and generation.get("pre_turing"):
         raise DriverPlanError(
             f"The open kernel modules drive Turing and newer GPUs only (compute capability >= 7.5); this host "
-            f"has one of compute capability {_cc_text(low)}. Set gpu_driver_kernel_module: proprietary."
+            f"has {', '.join(generation['pre_turing'])}, older than Turing. Set gpu_driver_kernel_module: proprietary."
         )
     if wanted == "proprietary" and high is not None and high >= OPEN_REQUIRED_CC:
         raise DriverPlanError(
@@ -228,10 +314,20 @@ def choose_flavor(wanted: str, branch: int, generation: Dict[str, Any], notes: L
         return "open"
     if branch < OPEN_DEFAULT_FROM:
         return "proprietary"
+    if generation.get("pre_turing"):
+        return "proprietary"
     if generation["known"]:
-        return "open" if low >= OPEN_MIN_CC else "proprietary"
+        return "open"
+    if generation.get("unlisted"):
+        raise DriverPlanError(
+            f"GPU {', '.join(generation['unlisted'])} is in neither of NVIDIA's supported-GPU lists this collection "
+            f"carries ({_nvidia_pci_ids.SOURCES['open']}; {_nvidia_pci_ids.SOURCES['proprietary']}) and no driver "
+            "runs to tell its compute capability. Choose for it: gpu_driver_kernel_module: open for Turing or newer "
+            "(proprietary for Maxwell, Pascal or Volta), and gpu_driver_branch (580 is the last for Maxwell, "
+            "Pascal and Volta). Nothing was changed."
+        )
     notes.append(
-        f"GPU generation unknown until a driver runs: chose the open kernel modules, NVIDIA's default from "
+        f"no NVIDIA GPU seen (forced install): chose the open kernel modules, NVIDIA's default from "
         f"{OPEN_DEFAULT_FROM}; set gpu_driver_kernel_module: proprietary for Maxwell, Pascal or Volta GPUs."
     )
     return "open"
@@ -427,7 +523,7 @@ def choose_source(wanted: str, family: str, distribution: str, branch: Optional[
 def default_branch(source: str, distribution: str, generation: Dict[str, Any]) -> int:
     """Newest branch the source offers that the GPUs run; for pre-Turing GPUs the last that drives them."""
     candidates = list(DISTRO_BRANCHES[distribution]) if source == "distro" else list(KNOWN_BRANCHES)
-    if generation["min_cc"] is not None and generation["min_cc"] < OPEN_MIN_CC:
+    if generation.get("pre_turing"):
         candidates = [b for b in candidates if b <= PRE_TURING_LAST_BRANCH] or candidates
     return candidates[-1]
 
@@ -511,6 +607,9 @@ def _plan(
 
     generation = gpu_generation(gpu)
     machine = facts.get("machine") or "x86_64"
+    # Checked before anything else uses it; from here on only its form without credentials goes into URLs.
+    mirror = split_repo_url("torchfleet_mirror_url", mirror_url) if mirror_url else {}
+    mirror_url = mirror.get("url", "")
     notes: List[str] = []
 
     if family == "Windows":
@@ -542,6 +641,8 @@ def _plan(
         pytorch_version, pytorch_compute, "Linux", machine, [d.get("compute_capability") for d in nvidia_devices(gpu)]
     )
     floor_branch = int(floor["min_driver"].split(".")[0]) if floor else 0
+    if generation.get("newer"):
+        floor_branch = max(floor_branch, 536)  # not in driver 535's supported-GPU list: a newer branch
     chosen_source = choose_source(source, family, distribution, wanted_branch, floor_branch)
     the_branch = wanted_branch if wanted_branch is not None else default_branch(chosen_source, distribution, generation)
     if wanted_branch is None:
@@ -595,13 +696,27 @@ def _plan(
         if chosen_source == "distro" and distribution == "Debian":
             result["packages"] = debian_distro_packages(the_branch, flavor)
             codename = facts.get("distribution_release") or "bookworm"
+            if not re.match(r"^[a-z]+$", codename):
+                raise DriverPlanError(f"distribution_release {codename!r} is not a Debian codename.")
+            mirror = split_repo_url("gpu_driver_debian_mirror", debian_mirror)
             result["repo"] = {
                 "kind": "debian-components",
                 "path": DEBIAN_NONFREE_SOURCES,
                 "content": (
-                    f"Types: deb\nURIs: {debian_mirror.rstrip('/')}\nSuites: {codename} {codename}-updates\n"
+                    f"Types: deb\nURIs: {mirror['url']}\nSuites: {codename} {codename}-updates\n"
                     "Components: contrib non-free non-free-firmware\n"
                     "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+                ),
+                # Credentials go to a root-only file apt reads for that host and path (apt_auth.conf(5)).
+                "auth": (
+                    {
+                        "path": DEBIAN_NONFREE_AUTH,
+                        "content": (
+                            f"machine {mirror['host_path']} login {mirror['login']} password {mirror['password']}\n"
+                        ),
+                    }
+                    if mirror["login"]
+                    else {}
                 ),
             }
             result["hold"]["sources"] = ["nvidia-graphics-drivers"]
@@ -611,6 +726,8 @@ def _plan(
         else:
             result["pre_packages"], result["packages"] = cuda_apt_packages(the_branch, flavor)
             result["repo"] = _cuda_keyring(distribution, major, machine, cuda_keyring_sha256, mirror_url)
+            result["repo"]["url_username"] = mirror.get("login", "")
+            result["repo"]["url_password"] = mirror.get("password", "")
         result["hold"]["names"] = result["pre_packages"] + result["packages"]
         result["version_query"] = ["dpkg-query", "-W", "-f=${Version}", _version_package(result)]
     else:
@@ -621,8 +738,18 @@ def _plan(
             "name": "cuda",
             "baseurl": f"{(mirror_url.rstrip('/') + '/nvidia/repos') if mirror_url else CUDA_REPO_BASE}/{repo_dir}/",
             "gpgkey": f"{CUDA_REPO_BASE}/{repo_dir}/{CUDA_REPO_GPGKEY}",
-            "epel": f"https://dl.fedoraproject.org/pub/epel/epel-release-latest-{major}.noarch.rpm",
-            "crb": distribution in ("Rocky", "AlmaLinux"),
+            # dnf reads username/password from the .repo file, which is then written 0600.
+            "username": mirror.get("login", ""),
+            "password": mirror.get("password", ""),
+            "mode": "0600" if mirror.get("login") else "0644",
+            "epel": EPEL_RELEASE_URL.format(major=major),
+            "epel_file": EPEL_RELEASE_URL.format(major=major).rsplit("/", 1)[-1],
+            "epel_key": EPEL_KEY_URL.format(major=major),
+            "epel_fingerprint": EPEL_KEY_FINGERPRINTS[major],
+            # EPEL builds on the repository RHEL calls CodeReady Linux Builder: ``powertools`` on EL8
+            # rebuilds, ``crb`` on EL9 ones (docs.fedoraproject.org/en-US/epel/getting-started/,
+            # wiki.rockylinux.org/rocky/repo/).  RHEL enables it through subscription-manager: left to the user.
+            "builder_repo": ("powertools" if major == "8" else "crb") if distribution in ("Rocky", "AlmaLinux") else "",
         }
         result["pre_packages"] = ["dkms", "python3-dnf-plugin-versionlock"]
         # The module stream already confines updates to the branch; the lock also stops minor updates.
@@ -631,6 +758,52 @@ def _plan(
 
     _secure_boot(result, gpu, mok_key, mok_cert)
     return result
+
+
+# Binary packages of a driver branch in NVIDIA's CUDA repository and in the distributions' archives: their names
+# start so, and their version is the driver's (e.g. nvidia-driver-580 580.95.05-0ubuntu1, libnvidia-gl-580,
+# nvidia-kernel-source-580-open, libcuda1 535.261.03-1, xserver-xorg-video-nvidia-580) (NVIDIA Driver
+# Installation Guide, "Ubuntu"/"Debian": the driver packages and nvidia-driver-pinning-<branch>; packages.debian.org
+# source nvidia-graphics-drivers).
+_DRIVER_PACKAGE_RE = re.compile(
+    r"^(?:nvidia-|libnvidia-|libcuda|libnvcuvid|libnvoptix|libxnvctrl|xserver-xorg-video-nvidia|cuda-drivers|"
+    r"firmware-nvidia-|libegl-nvidia|libgl1-nvidia|libgles-nvidia|libglx-nvidia|libopengl-nvidia)"
+)
+
+
+# dpkg-query expands the escapes itself; this is the argument as the role passes it.
+HOLD_QUERY_FORMAT = r"${db:Status-Abbrev}\t${Package}\t${source:Package}\t${Version}\n"
+
+
+def hold_selection(result: Dict[str, Any], dpkg_lines: Any) -> List[str]:
+    """The installed packages to hold, from ``dpkg-query -W`` lines of status, package, source and version.
+
+    The format is :data:`HOLD_QUERY_FORMAT` (tab-separated).
+
+    Held: the packages the role installed, every installed package built from the driver's source package
+    (``hold.sources``), and every installed NVIDIA driver package (name as above) whose version is of the
+    branch, so that no library of the branch moves on alone (the CUDA repository builds them from several
+    sources).  Only installed packages (status ``ii``/``hi``): dpkg cannot hold what is not there.
+    """
+    hold = result.get("hold") or {}
+    names = set(hold.get("names") or [])
+    sources = set(hold.get("sources") or [])
+    branch = result.get("branch")
+    chosen = set()
+    if isinstance(dpkg_lines, str):
+        dpkg_lines = dpkg_lines.splitlines()
+    for line in dpkg_lines or []:
+        fields = line.split("\t")
+        if len(fields) < 4 or fields[0].strip()[:2] not in ("ii", "hi"):
+            continue
+        package, source, version = fields[1].split(":")[0], fields[2].strip(), fields[3].strip()
+        if (
+            package in names
+            or (source and source in sources)
+            or (_DRIVER_PACKAGE_RE.match(package) and branch is not None and branch_of(version) == branch)
+        ):
+            chosen.add(package)
+    return sorted(chosen)
 
 
 def _version_package(result: Dict[str, Any]) -> str:
@@ -666,6 +839,9 @@ def _secure_boot(result: Dict[str, Any], gpu: Dict[str, Any], mok_key: str, mok_
     on = gpu.get("secure_boot") is True
     result["secure_boot"] = on
     result["mok"] = {}
+    for variable, value in (("gpu_driver_mok_key", mok_key), ("gpu_driver_mok_cert", mok_cert)):
+        if value:
+            check_shell_safe_path(variable, value)
     if not on or not result["build_module"]:
         return
     if bool(mok_key) != bool(mok_cert):
@@ -677,11 +853,126 @@ def _secure_boot(result: Dict[str, Any], gpu: Dict[str, Any], mok_key: str, mok_
             "Machine Owner Key on the host (the role signs with it and queues its enrolment; someone at the "
             "console confirms it at the next boot), or turn Secure Boot off in the firmware. Nothing was changed."
         )
+    # Written before the driver packages: their postinst builds the module through DKMS, which reads the
+    # signing settings only then (dkms.in:900 prepare_signing) and never signs an already built module again.
     result["mok"] = {
         "key": mok_key,
         "cert": mok_cert,
-        "dkms_conf": "/etc/dkms/framework.conf.d/torchfleet-mok.conf",
-        "dkms_content": f'mok_signing_key="{mok_key}"\nmok_certificate="{mok_cert}"\n',
+        "dkms_conf": MOK_DKMS_CONF,
+        "dkms_content": (
+            "# Managed by torchfleet.lab.gpu_driver: DKMS signs the modules it builds with this Machine Owner Key.\n"
+            f"mok_signing_key={mok_key}\nmok_certificate={mok_cert}\n"
+        ),
+        # Left by earlier versions of this role, which passed the password hash through a file.
+        "stale_hash_file": MOK_OLD_HASH_FILE,
+    }
+    # mokutil queues the enrolment; Debian and RHEL ship it as a package of its own.
+    if "mokutil" not in result["pre_packages"]:
+        result["pre_packages"] = result["pre_packages"] + ["mokutil"]
+
+
+# mokutil --test-key <cert>: one line on stdout naming the file, from print_skip_message / test_key
+# (github.com/lcp/mokutil src/mokutil.c at 9ae73db: 820, 823, 826, 829, 832 and 1589; tag 0.6.0, Debian 12's
+# version: 790-802 and 1538).  Up to 0.4.0 --test-key answers only "is not enrolled" or "is already enrolled",
+# the latter also for a key in MokNew, db, PK or KEK (0.4.0 1971-1976); the same answers from --import start
+# with "SKIP: " and spell "enrollement" (0.4.0 1175-1187).  The exit code means different things across
+# versions (0.6.0: 0 for "not enrolled", 1 otherwise; 4d2b704: 1 for both; 9ae73db: 0 when enrolled), so only
+# the text counts.  --test-key already looks in MokNew (is_valid_request, 0.4.0 1094-1098, HEAD 662), so no
+# --list-new is needed; that one printed "MokNew is empty" when nothing was queued up to 0.4.0 (0.4.0 626).
+_MOK_ANSWERS = (
+    (re.compile(r" is already in the enrolle?ment request$"), "pending"),
+    (re.compile(r" is already enrolled$"), "enrolled"),
+    (re.compile(r" is already in (?:db|PK|KEK)$"), "firmware"),
+    (re.compile(r" is blocked in (?:dbx|MokListX|MokListXRT)$"), "blocked"),
+    (re.compile(r" is not enrolled$"), "absent"),
+)
+
+
+def mok_state(stdout: Any, stderr: Any = "", cert: str = "") -> Dict[str, Any]:
+    """What ``mokutil --test-key`` said about the certificate, and whether the role must queue its enrolment.
+
+    ``state``: ``absent`` (queue it), ``pending`` (queued by an earlier run: someone must confirm it at the
+    console), ``enrolled`` (in MokList), ``firmware`` (already trusted through db/PK/KEK: mokutil refuses to
+    import it).  A certificate in dbx or MokListX, an answer mokutil does not give, or an error, is refused.
+    """
+    lines = [line.strip() for line in str(stdout or "").splitlines() if line.strip()]
+    for line in lines:
+        text = line[len("SKIP: ") :] if line.startswith("SKIP: ") else line
+        for pattern, state in _MOK_ANSWERS:
+            if pattern.search(text):
+                if state == "blocked":
+                    raise DriverPlanError(
+                        f"mokutil says {text!r}: the firmware or shim forbids this key, so a module signed with it "
+                        "never loads. Create a new key pair for gpu_driver_mok_key and gpu_driver_mok_cert."
+                    )
+                return {"state": state, "import": state == "absent", "answer": text}
+    said = " ".join(lines + [line.strip() for line in str(stderr or "").splitlines() if line.strip()])
+    raise DriverPlanError(
+        f"mokutil --test-key {cert} gave no answer the role knows: {said or '(nothing)'!r}. Check that the host "
+        "boots through UEFI with shim (mokutil needs EFI variables) and that the certificate is a DER X.509 file."
+    )
+
+
+# dkms sources its framework config as shell and re-evaluates each value with ``eval echo`` (dkms.in:406-420):
+# a path must be a plain absolute path, nothing the shell would expand, split or run.
+_SHELL_SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._+@%,/-]*[A-Za-z0-9._+@%,-]$")
+
+
+def check_shell_safe_path(variable: str, value: Any) -> str:
+    """Refuse a path that a shell would read as anything but itself (quotes, $, `, spaces, newlines ...)."""
+    text = str(value)
+    if not _SHELL_SAFE_PATH_RE.match(text) or "/../" in f"{text}/" or "//" in text:
+        raise DriverPlanError(
+            f"{variable} {text!r} must be an absolute path of letters, digits and . _ + @ % , - / only (no "
+            "spaces, quotes, $, backticks, newlines, '..'): DKMS reads it from a shell file. Move the file to "
+            "such a path. Nothing was changed."
+        )
+    return text
+
+
+# ---------------------------------------------------------------------------
+# URLs written into apt sources and dnf .repo files
+
+# Characters that would change the meaning of an apt deb822 stanza, a .repo line or a shell word.
+_URL_FORBIDDEN_RE = re.compile(r"[\s\x00-\x1f\x7f\"'`$\\;&|<>(){}\[\]*?!^#]")
+_URL_RE = re.compile(r"^(https?)://(?:([^/@]*)@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(/[^?]*)?$")
+
+
+def redact_url(url: Any) -> str:
+    """The URL with any user:password replaced by ``***``, for messages."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1***@", str(url or ""))
+
+
+def split_repo_url(variable: str, url: Any) -> Dict[str, str]:
+    """Check a repository URL and split off its credentials.
+
+    Returns ``url`` (without credentials: what goes into the 0644 sources file), ``host_path`` (for apt's
+    auth.conf ``machine`` line), ``login`` and ``password`` (empty when the URL has none).  Refuses control
+    characters, whitespace (a newline would add a line such as ``Trusted: yes`` to a deb822 stanza), shell
+    metacharacters, and anything but http(s).  Messages never show the password.
+    """
+    text = str(url or "")
+    shown = redact_url(text)
+    match = _URL_RE.match(text)
+    if not match or _URL_FORBIDDEN_RE.search(text):
+        raise DriverPlanError(
+            f"{variable} {shown!r} is not a plain http(s) URL: it must have no spaces, newlines or other control "
+            "characters, quotes, $, backticks or other shell metacharacters, query or fragment (it is written into "
+            "apt and dnf repository files). Give the repository's URL, e.g. http://deb.debian.org/debian. "
+            "Nothing was changed."
+        )
+    scheme, userinfo, host, port, path = match.groups()
+    login, _, password = (userinfo or "").partition(":")
+    if userinfo is not None and not (login and password):
+        raise DriverPlanError(
+            f"{variable} {shown!r} has an '@' without both a user and a password. Nothing was changed."
+        )
+    bare = f"{scheme}://{host}{port or ''}{(path or '').rstrip('/')}"
+    return {
+        "url": bare,
+        "host_path": f"{host}{port or ''}{(path or '').rstrip('/')}",
+        "login": login,
+        "password": password,
     }
 
 

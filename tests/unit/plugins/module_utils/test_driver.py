@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible_collections.torchfleet.lab.plugins.module_utils import _driver as dr
 from ansible_collections.torchfleet.lab.plugins.module_utils._driver import DriverPlanError, plan
 
@@ -226,7 +230,30 @@ def test_cuda_repository_urls(os_key, source, machine, url):
     if repo["kind"] == "cuda-keyring":
         assert repo["checksum"] == "sha256:" + SHA
     else:
-        assert repo["crb"] is (OS[os_key]["distribution"] == "Rocky")
+        builder = {"8": "powertools", "9": "crb"}[OS[os_key]["distribution_major_version"]]
+        assert repo["builder_repo"] == (builder if OS[os_key]["distribution"] == "Rocky" else "")
+
+
+# EPEL's builder repository is powertools on EL8 rebuilds and crb on EL9 (docs.fedoraproject.org/en-US/epel/
+# getting-started/; wiki.rockylinux.org/rocky/repo/); RHEL enables CodeReady Builder through subscription-manager.
+@pytest.mark.parametrize(("os_key", "repo"), [("rocky8", "powertools"), ("rocky9", "crb"), ("rhel8", "")])
+def test_epel_builds_on_powertools_on_el8_and_crb_on_el9(os_key, repo):
+    assert plan(facts(os_key), branch="580")["repo"]["builder_repo"] == repo
+
+
+@pytest.mark.parametrize(
+    ("os_key", "fingerprint"),
+    [
+        ("rocky8", "94E279EB8D8F25B21810ADF121EA45AB2F86D6A1"),
+        ("rocky9", "FF8AD1344597106ECE813B918A3872BF3228467C"),
+    ],
+)
+def test_epel_key_is_pinned_by_fingerprint(os_key, fingerprint):
+    repo = plan(facts(os_key), branch="580")["repo"]
+    major = OS[os_key]["distribution_major_version"]
+    assert repo["epel_fingerprint"] == fingerprint
+    assert repo["epel_key"] == f"https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-{major}"
+    assert repo["epel_file"] == f"epel-release-latest-{major}.noarch.rpm"
 
 
 def test_debian_components_file_adds_contrib_non_free_and_firmware():
@@ -336,10 +363,83 @@ def test_auto_flavor(branch, ccs, flavor):
     assert plan(facts("rhel9", gpu(*ccs)), branch=branch)["flavor"] == flavor
 
 
-def test_unknown_generation_takes_nvidias_default_and_says_so():
-    result = plan(facts("rhel9", gpu(None)), branch="580")
+def test_forced_install_without_a_gpu_takes_nvidias_default_and_says_so():
+    result = plan(facts("rhel9", gpu(vendor="none")), branch="580", force=True)
     assert result["flavor"] == "open"
     assert any("proprietary for Maxwell" in note for note in result["notes"])
+
+
+def pci_gpu(*pci_ids):
+    """GPUs as gpu_facts reports them on a host without a driver: sysfs PCI ids, no compute capability."""
+    fact = gpu()
+    fact["devices"] = [
+        {"vendor": "nvidia", "name": f"NVIDIA GPU [{p}]", "pci_id": p, "compute_capability": None} for p in pci_ids
+    ]
+    return fact
+
+
+# Device ids from NVIDIA's lists (see plugins/module_utils/_nvidia_pci_ids.py): 15f8 Tesla P100-PCIE-16GB,
+# 1b06 GeForce GTX 1080 Ti, 1db4 Tesla V100-PCIE-16GB (proprietary only), 1eb8 Tesla T4, 20b2 A100-SXM4-80GB
+# (open), 2335 H200 and 2b85 GeForce RTX 5090 (open list of 595 only), 1024 Tesla K40c (legacy 470.xx).
+@pytest.mark.parametrize(
+    ("pci_ids", "branch", "flavor"),
+    [
+        (["10de:15f8"], 580, "proprietary"),
+        (["10de:1b06"], 580, "proprietary"),
+        (["10de:1db4", "10de:20b2"], 580, "proprietary"),
+        (["10de:1eb8"], 595, "open"),
+        (["10de:20b2"], 595, "open"),
+        (["10de:2b85"], 595, "open"),
+    ],
+)
+def test_generation_from_pci_ids_without_a_driver(pci_ids, branch, flavor):
+    result = plan(facts("rhel9", pci_gpu(*pci_ids)))
+    assert (result["branch"], result["flavor"]) == (branch, flavor)
+
+
+@pytest.mark.parametrize(
+    ("pci_ids", "options", "message"),
+    [
+        (["10de:15f8"], {"branch": "595"}, "580 branch is the last"),
+        (["10de:1b06"], {"branch": "580", "kernel_module": "open"}, "Turing and newer"),
+        (["10de:1024"], {}, "legacy branch 470.xx"),
+        (["10de:10ff"], {}, "Choose for it"),
+        (
+            ["10de:2335"],
+            {"branch": "535", "source": "cuda", "cuda_keyring_sha256": SHA},
+            "not in the supported-GPU list",
+        ),
+    ],
+    ids=["pascal-on-595", "pascal-open", "kepler", "unlisted", "h200-on-535"],
+)
+def test_generation_from_pci_ids_refuses_what_cannot_drive_the_gpu(pci_ids, options, message):
+    with pytest.raises(DriverPlanError, match=message):
+        plan(facts("ubuntu2404", pci_gpu(*pci_ids)), **options)
+
+
+def test_unlisted_gpu_goes_ahead_once_the_user_chose():
+    result = plan(facts("rhel9", pci_gpu("10de:10ff")), branch="580", kernel_module="proprietary")
+    assert (result["branch"], result["flavor"]) == (580, "proprietary")
+
+
+def test_gpu_newer_than_debians_branch_takes_nvidias_repository():
+    result = plan(facts("debian12", pci_gpu("10de:2b85")), cuda_keyring_sha256=SHA)
+    assert (result["source"], result["branch"], result["flavor"]) == ("cuda", 595, "open")
+
+
+@pytest.mark.parametrize(
+    ("pci_id", "kind"),
+    [
+        ("10de:1B06", "pre-turing"),
+        ("0x10de:0x20b2", "open"),
+        ("10de:2b85", "newer"),
+        ("10de:1024", "legacy"),
+        ("1002:740f", "unlisted"),
+        (None, "unlisted"),
+    ],
+)
+def test_pci_generation(pci_id, kind):
+    assert dr.pci_generation(pci_id)[0] == kind
 
 
 # --- refusals ------------------------------------------------------------------------------------------------
@@ -441,9 +541,36 @@ def test_secure_boot_with_mok_signs_through_dkms():
         mok_key="/var/lib/mok/mok.key",
         mok_cert="/var/lib/mok/mok.der",
     )
-    assert result["mok"]["dkms_content"] == (
-        'mok_signing_key="/var/lib/mok/mok.key"\nmok_certificate="/var/lib/mok/mok.der"\n'
-    )
+    lines = result["mok"]["dkms_content"].splitlines()
+    assert lines[1:] == ["mok_signing_key=/var/lib/mok/mok.key", "mok_certificate=/var/lib/mok/mok.der"]
+    assert result["mok"]["dkms_conf"] == "/etc/dkms/framework.conf.d/torchfleet-mok.conf"
+    assert "mokutil" in result["pre_packages"]
+    assert "mokutil" not in result["hold"]["names"]
+
+
+# dkms sources framework.conf.d/*.conf as shell and re-evaluates each value (dell/dkms dkms.in:406-420).
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/root/my key.pem",
+        '/root/k"ey',
+        "/root/$(reboot)",
+        "/root/`id`",
+        "/root/key\nsign_file=/tmp/x",
+        "relative.key",
+        "/root/../etc/shadow",
+        "/root/key;id",
+        "/root/",
+    ],
+)
+def test_mok_paths_that_a_shell_would_not_read_as_themselves_are_refused(path):
+    with pytest.raises(DriverPlanError, match=r"gpu_driver_mok_key .*must be an absolute path"):
+        plan(facts("ubuntu2404", gpu("8.0", secure_boot=True)), branch="580", mok_key=path, mok_cert="/root/mok.der")
+
+
+def test_mok_paths_are_checked_even_without_secure_boot():
+    with pytest.raises(DriverPlanError, match="gpu_driver_mok_cert"):
+        plan(facts("ubuntu2404", gpu("8.0")), branch="580", mok_key="/root/mok.key", mok_cert="/root/$HOME.der")
 
 
 def test_secure_boot_in_a_container_builds_nothing_so_needs_no_key():
@@ -562,3 +689,192 @@ def test_branch_of_package_versions(text, branch):
 )
 def test_installed_version_query(os_key, options, query):
     assert plan(facts(os_key), **options)["version_query"] == query
+
+
+# --- Secure Boot: what mokutil answers, and the order of the role's tasks -------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[2] / "plugins" / "fixtures" / "gpu"
+MOKUTIL = json.loads((FIXTURES / "mokutil_0.6.0.json").read_text(encoding="utf-8"))
+ROLE_TASKS = Path(__file__).resolve().parents[4] / "roles" / "gpu_driver" / "tasks"
+
+
+@pytest.mark.parametrize(
+    ("case", "state", "queue"),
+    [
+        ("test-key absent", "absent", True),
+        ("test-key enrolled", "enrolled", False),
+        ("test-key pending", "pending", False),
+        ("test-key firmware", "firmware", False),
+    ],
+)
+def test_mokutil_answers_recorded_from_mokutil_0_6(case, state, queue):
+    reply = MOKUTIL[case]
+    result = dr.mok_state(reply["stdout"], reply["stderr"], "mok.der")
+    assert (result["state"], result["import"]) == (state, queue)
+
+
+@pytest.mark.parametrize(
+    ("stdout", "state"),
+    [
+        # mokutil up to 0.4.0 (src/mokutil.c 1971-1976 at tag 0.4.0): a queued key is "already enrolled" too.
+        ("/root/mok.der is already enrolled\n", "enrolled"),
+        # --import's wording before 0.5.0 (0.4.0 1187), with its spelling.
+        ("SKIP: /root/mok.der is already in the enrollement request\n", "pending"),
+        ("SKIP: /root/mok.der is already in KEK\n", "firmware"),
+    ],
+)
+def test_mokutil_answers_of_older_versions(stdout, state):
+    assert dr.mok_state(stdout)["state"] == state
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "message"),
+    [
+        ("mok.der is blocked in dbx\n", "", "forbids this key"),
+        ("", MOKUTIL["test-key no-efi"]["stderr"], "EFI variables are not supported"),
+        # What the old role took for "queued": --list-new with nothing queued (mokutil <= 0.4.0).
+        ("MokNew is empty\n", "", "no answer the role knows"),
+    ],
+)
+def test_mokutil_answers_that_stop_the_role(stdout, stderr, message):
+    with pytest.raises(DriverPlanError, match=message):
+        dr.mok_state(stdout, stderr, "mok.der")
+
+
+def _tasks(name):
+    return yaml.safe_load((ROLE_TASKS / name).read_text(encoding="utf-8"))
+
+
+def _flatten(tasks):
+    for task in tasks:
+        yield task
+        yield from _flatten(task.get("block", []))
+
+
+@pytest.mark.parametrize("setup", ["setup-Debian.yml", "setup-RedHat.yml"])
+def test_dkms_learns_the_signing_key_before_any_driver_package_is_installed(setup):
+    names = [t.get("ansible.builtin.include_tasks") or t["name"] for t in _flatten(_tasks(setup))]
+    sign = names.index("mok-sign.yml")
+    installs = [
+        i
+        for i, task in enumerate(_flatten(_tasks(setup)))
+        if ("ansible.builtin.apt" in task or "ansible.builtin.dnf" in task)
+        and "NVIDIA driver" in task["name"] + str(task.get("ansible.builtin.dnf", {}).get("name", ""))
+    ]
+    assert installs and sign < min(installs)
+    sign_tasks = _tasks("mok-sign.yml")
+    assert any(
+        t.get("ansible.builtin.copy", {}).get("dest") == "{{ __gpu_driver_plan.mok.dkms_conf }}" for t in sign_tasks
+    )
+    assert "dkms_conf" not in (ROLE_TASKS / "mok.yml").read_text(encoding="utf-8")
+
+
+def test_the_mok_password_goes_to_mokutil_on_stdin_and_never_into_a_file():
+    tasks = list(_flatten(_tasks("mok.yml")))
+    text = (ROLE_TASKS / "mok.yml").read_text(encoding="utf-8")
+    (queue,) = [t for t in tasks if "--import" in t.get("ansible.builtin.command", {}).get("argv", [])]
+    assert "gpu_driver_mok_password" not in str(queue["ansible.builtin.command"]["argv"])
+    assert queue["ansible.builtin.command"]["stdin"] == "{{ gpu_driver_mok_password }}\n{{ gpu_driver_mok_password }}"
+    # mokutil drops the last character of each line it reads (src/util.c read_hidden_line), so the final
+    # newline that the command module adds by default must stay.
+    assert queue["ansible.builtin.command"].get("stdin_add_newline", True) is True
+    assert queue["no_log"] is True
+    assert "--generate-hash" not in text and "--hash-file" not in text
+    (cleanup,) = [t for t in tasks if t.get("ansible.builtin.file", {}).get("state") == "absent"]
+    assert cleanup["ansible.builtin.file"]["path"] == "{{ __gpu_driver_plan.mok.stale_hash_file }}"
+    assert "--list-new" not in text
+
+
+# --- URLs written into repository files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mirror",
+    [
+        "http://mirror.lab/debian\nTrusted: yes",
+        "http://mirror.lab/debian\rTrusted: yes",
+        "http://mirror.lab/$(touch /tmp/pwned)/debian",
+        "http://mirror.lab/`id`/debian",
+        "http://mirror.lab/debian trusted=yes",
+        "http://mirror.lab/deb\tian",
+        'http://mirror.lab/"debian',
+        "ftp://mirror.lab/debian",
+        "mirror.lab/debian",
+        "http://mirror.lab/debian?x=1",
+    ],
+)
+def test_debian_mirror_that_would_change_the_sources_file_is_refused(mirror):
+    with pytest.raises(DriverPlanError, match=r"gpu_driver_debian_mirror .* is not a plain http"):
+        plan(facts("debian12"), branch="535", source="distro", debian_mirror=mirror)
+
+
+def test_debian_mirror_credentials_go_to_a_root_only_auth_file_and_out_of_messages():
+    result = plan(
+        facts("debian12"), branch="535", source="distro", debian_mirror="https://lab:s3cret@mirror.lab/debian/"
+    )
+    repo = result["repo"]
+    assert "s3cret" not in repo["content"] and "lab:" not in repo["content"]
+    assert "URIs: https://mirror.lab/debian\n" in repo["content"]
+    assert repo["auth"] == {
+        "path": "/etc/apt/auth.conf.d/torchfleet-nonfree.conf",
+        "content": "machine mirror.lab/debian login lab password s3cret\n",
+    }
+    with pytest.raises(DriverPlanError) as caught:
+        plan(facts("debian12"), branch="535", source="distro", debian_mirror="https://lab:s3cret@mirror.lab/deb ian")
+    assert "s3cret" not in str(caught.value) and "***@mirror.lab" in str(caught.value)
+
+
+def test_debian_mirror_without_credentials_writes_no_auth_file():
+    assert plan(facts("debian12"), branch="535", source="distro")["repo"]["auth"] == {}
+
+
+def test_mirror_credentials_stay_out_of_the_dnf_repo_url():
+    repo = plan(facts("rocky9"), branch="580", mirror_url="https://lab:s3cret@mirror.lab/tf")["repo"]
+    assert repo["baseurl"] == "https://mirror.lab/tf/nvidia/repos/rhel9/x86_64/"
+    assert (repo["username"], repo["password"], repo["mode"]) == ("lab", "s3cret", "0600")
+
+
+def test_mirror_url_with_a_newline_is_refused():
+    with pytest.raises(DriverPlanError, match="torchfleet_mirror_url"):
+        plan(facts("rocky9"), branch="580", mirror_url="http://mirror.lab/tf\ngpgcheck=0")
+
+
+# --- holds ----------------------------------------------------------------------------------------------------
+
+
+def _dpkg(name):
+    return (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+
+
+def test_the_role_asks_dpkg_query_for_the_fields_hold_selection_reads():
+    (query,) = [
+        t for t in _flatten(_tasks("setup-Debian.yml")) if "dpkg-query" in str(t.get("ansible.builtin.command"))
+    ]
+    assert query["ansible.builtin.command"]["argv"] == ["dpkg-query", "-W", "-f=" + dr.HOLD_QUERY_FORMAT]
+
+
+def test_holds_on_debian_take_every_installed_package_of_the_driver():
+    result = plan(facts("debian12"), branch="535")
+    held = dr.hold_selection(result, _dpkg("dpkg_debian12_535.tsv"))
+    assert set(result["packages"]) - {"firmware-misc-nonfree"} <= set(held)
+    assert {"nvidia-driver-bin", "libnvidia-ml1", "firmware-nvidia-gsp", "nvidia-kernel-support"} <= set(held)
+    assert "nvidia-modprobe" in held  # its own source, but a package of the 535 driver
+    assert "nvidia-cuda-toolkit" not in held and "dkms" not in held and "bash" not in held
+    assert "nvidia-tesla-470-driver" not in held  # removed, config left ('rc'): dpkg cannot hold it
+
+
+def test_holds_from_the_cuda_repository_take_the_whole_branch_not_only_the_metapackages():
+    result = plan(facts("ubuntu2404", gpu("9.0")), branch="580", source="cuda", cuda_keyring_sha256=SHA)
+    assert result["hold"]["names"] == ["nvidia-driver-pinning-580", "nvidia-open"]
+    held = dr.hold_selection(result, _dpkg("dpkg_ubuntu2404_cuda580.tsv"))
+    assert {
+        "nvidia-driver-580-open",
+        "nvidia-dkms-580-open",
+        "libnvidia-compute-580",
+        "nvidia-utils-580",
+        "nvidia-firmware-580-580.95.05",
+        "cuda-drivers",
+        "cuda-drivers-580",
+        "nvidia-open",
+    } <= set(held)
+    assert not {"nvidia-container-toolkit", "cuda-toolkit-12-8", "dkms", "libnvidia-compute-575"} & set(held)

@@ -17,6 +17,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.action.gpu_facts import ActionModule
+from ansible_collections.torchfleet.lab.plugins.module_utils import _driver
 from ansible_collections.torchfleet.lab.plugins.modules import gpu_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gpu"
@@ -501,3 +502,46 @@ def test_action_runs_the_implementation_for_the_shell(shell_family, module, args
     execute.assert_called_once_with(module_name=module, module_args=args, task_vars={})
     assert result["ansible_facts"] == facts["ansible_facts"]
     assert task.args == {"sysfs_root": "/srv/tree", "nvidia_smi": "/x"}  # the task itself is left alone
+
+
+# --- a host without a driver: the PCI id is all there is, and it is enough for the driver plan ----------------
+
+FRESH_RHEL9 = {
+    "system": "Linux",
+    "os_family": "RedHat",
+    "distribution": "Rocky",
+    "distribution_major_version": "9",
+    "machine": "x86_64",
+    "kernel": "5.14.0-427.el9.x86_64",
+}
+
+
+@pytest.mark.parametrize(
+    ("host", "pci_ids", "branch", "flavor"),
+    [
+        pytest.param("fresh_pascal", ["10de:15f8"], 580, "proprietary", id="pascal-p100"),
+        pytest.param("fresh_volta_and_ampere", ["10de:1db4", "10de:20b2"], 580, "proprietary", id="v100-with-a100"),
+        pytest.param("fresh_ampere", ["10de:20b2"], 595, "open", id="a100"),
+        pytest.param("fresh_blackwell", ["10de:2b85"], 595, "open", id="rtx-5090"),
+    ],
+)
+def test_pci_ids_without_a_driver_choose_the_branch_and_flavour(tmp_path, host, pci_ids, branch, flavor):
+    result, _calls, _warnings = run_module(tmp_path, host)
+    gpu = result["ansible_facts"]["torchfleet_gpu"]
+    assert [d["pci_id"] for d in gpu["devices"]] == pci_ids
+    assert all(d["compute_capability"] is None for d in gpu["devices"])  # nothing but sysfs to go on
+    plan = _driver.plan({**FRESH_RHEL9, "torchfleet_gpu": gpu})
+    assert (plan["branch"], plan["flavor"]) == (branch, flavor)
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        pytest.param("fresh_kepler", "legacy branch 470.xx", id="kepler-k40c"),
+        pytest.param("fresh_unlisted", "Choose for it: gpu_driver_kernel_module", id="unlisted"),
+    ],
+)
+def test_pci_ids_without_a_driver_stop_with_what_to_choose(tmp_path, host, message):
+    result, _calls, _warnings = run_module(tmp_path, host)
+    with pytest.raises(_driver.DriverPlanError, match=message):
+        _driver.plan({**FRESH_RHEL9, "torchfleet_gpu": result["ansible_facts"]["torchfleet_gpu"]})
