@@ -699,6 +699,8 @@ def _plan(
             if not re.match(r"^[a-z]+$", codename):
                 raise DriverPlanError(f"distribution_release {codename!r} is not a Debian codename.")
             mirror = split_repo_url("gpu_driver_debian_mirror", debian_mirror)
+            if mirror["login"] and mirror["url"].startswith("http:"):
+                notes.append("gpu_driver_debian_mirror sends its credentials over plain http: use https")
             result["repo"] = {
                 "kind": "debian-components",
                 "path": DEBIAN_NONFREE_SOURCES,
@@ -712,7 +714,7 @@ def _plan(
                     {
                         "path": DEBIAN_NONFREE_AUTH,
                         "content": (
-                            f"machine {mirror['host_path']} login {mirror['login']} password {mirror['password']}\n"
+                            f"machine {mirror['machine']} login {mirror['login']} password {mirror['password']}\n"
                         ),
                     }
                     if mirror["login"]
@@ -946,7 +948,7 @@ def redact_url(url: Any) -> str:
 def split_repo_url(variable: str, url: Any) -> Dict[str, str]:
     """Check a repository URL and split off its credentials.
 
-    Returns ``url`` (without credentials: what goes into the 0644 sources file), ``host_path`` (for apt's
+    Returns ``url`` (without credentials: what goes into the 0644 sources file), ``machine`` (for apt's
     auth.conf ``machine`` line), ``login`` and ``password`` (empty when the URL has none).  Refuses control
     characters, whitespace (a newline would add a line such as ``Trusted: yes`` to a deb822 stanza), shell
     metacharacters, and anything but http(s).  Messages never show the password.
@@ -970,7 +972,8 @@ def split_repo_url(variable: str, url: Any) -> Dict[str, str]:
     bare = f"{scheme}://{host}{port or ''}{(path or '').rstrip('/')}"
     return {
         "url": bare,
-        "host_path": f"{host}{port or ''}{(path or '').rstrip('/')}",
+        # apt_auth.conf(5): a machine entry without a protocol matches https only.
+        "machine": f"{scheme}://{host}{port or ''}{(path or '').rstrip('/')}",
         "login": login,
         "password": password,
     }

@@ -817,7 +817,7 @@ def test_debian_mirror_credentials_go_to_a_root_only_auth_file_and_out_of_messag
     assert "URIs: https://mirror.lab/debian\n" in repo["content"]
     assert repo["auth"] == {
         "path": "/etc/apt/auth.conf.d/torchfleet-nonfree.conf",
-        "content": "machine mirror.lab/debian login lab password s3cret\n",
+        "content": "machine https://mirror.lab/debian login lab password s3cret\n",
     }
     with pytest.raises(DriverPlanError) as caught:
         plan(facts("debian12"), branch="535", source="distro", debian_mirror="https://lab:s3cret@mirror.lab/deb ian")
@@ -878,3 +878,12 @@ def test_holds_from_the_cuda_repository_take_the_whole_branch_not_only_the_metap
         "nvidia-open",
     } <= set(held)
     assert not {"nvidia-container-toolkit", "cuda-toolkit-12-8", "dkms", "libnvidia-compute-575"} & set(held)
+
+
+def test_credentials_for_a_plain_http_mirror_name_the_protocol_and_are_noted():
+    # apt_auth.conf(5): "If protocol is not specified, the entry only matches https and tor+https."
+    result = plan(
+        facts("debian12"), branch="535", source="distro", debian_mirror="http://lab:pw@mirror.lab:8080/debian"
+    )
+    assert result["repo"]["auth"]["content"] == "machine http://mirror.lab:8080/debian login lab password pw\n"
+    assert any("plain http" in note for note in result["notes"])
