@@ -26,6 +26,31 @@ def pytorch_env_layout(host, name, verify_device="auto", **options):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def pytorch_env_check_inputs(values):
+    # values: the role variables as they arrived (a float version must still be a float here).
+    values = values if isinstance(values, dict) else {}
+    try:
+        return pe.check_inputs(
+            version=values.get("version"),
+            python=values.get("python"),
+            extra_packages=values.get("extra_packages", []),
+            index_url=values.get("index_url", ""),
+        )
+    except pe.LayoutError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def pytorch_env_install_plan(env, build, **options):
+    try:
+        return pe.install_plan(env, build, **options)
+    except pe.LayoutError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def pytorch_env_build_mismatch(compute, version, cuda=None, hip=None):
+    return pe.build_mismatch(compute, version, cuda, hip)
+
+
 def sha256sum_digest(text, filename=None):
     try:
         return pe.sha256_from_record(text, filename)
@@ -39,4 +64,7 @@ class FilterModule:
             "host_platform": host_platform,
             "pytorch_env_layout": pytorch_env_layout,
             "sha256sum_digest": sha256sum_digest,
+            "pytorch_env_check_inputs": pytorch_env_check_inputs,
+            "pytorch_env_install_plan": pytorch_env_install_plan,
+            "pytorch_env_build_mismatch": pytorch_env_build_mismatch,
         }

@@ -33,6 +33,7 @@ ARGUMENT_SPEC = {
     "override_channels": {"type": "bool", "default": False},
     "pip_requirements": {"type": "list", "elements": "str", "default": []},
     "pip_index_url": {"type": "str"},
+    "pip_build_index_url": {"type": "str"},
     "pip_extra_index_urls": {"type": "list", "elements": "str", "default": []},
     "pip_trusted_hosts": {"type": "list", "elements": "str", "default": []},
     "pip_extra_args": {"type": "list", "elements": "str", "default": []},
@@ -92,18 +93,61 @@ def python_spec(params):
     return "python={}".format(params["python"]) if params["python"] else None
 
 
-def pip_command(params, prefix, requirements, system, dry_run=False):
-    cmd = [_conda.env_python_path(prefix, system), "-m", "pip", "install", "--no-input"]
+# pip is run isolated from the host's configuration, so that the index given here is the only one it uses:
+# --isolated ignores the PIP_* environment variables and the user's configuration files
+# (https://pip.pypa.io/en/stable/cli/pip/#cmdoption-isolated), and PIP_CONFIG_FILE=os.devnull skips every
+# configuration file, the global /etc/pip.conf and /etc/xdg/pip/pip.conf and the environment's own pip.conf
+# included (https://pip.pypa.io/en/stable/topics/configuration/#location: "if PIP_CONFIG_FILE is set to
+# os.devnull ... no configuration files are loaded"; pypa/pip src/pip/_internal/configuration.py,
+# Configuration._load_config_files).  The variable is set inside the interpreter that runs pip, so the argument
+# vector alone carries it on Linux, macOS and Windows (os.devnull is /dev/null or nul on the host itself).
+PIP_LAUNCHER = (
+    "import os, runpy, sys; os.environ['PIP_CONFIG_FILE'] = os.devnull; sys.argv = sys.argv[1:]; "
+    "runpy.run_module('pip', run_name='__main__', alter_sys=True)"
+)
+
+
+def pip_command(params, prefix, requirements, system, dry_run=False, index_url=None, extra_index_urls=None,
+                no_deps=False):  # fmt: skip
+    # python -c LAUNCHER pip install ...: sys.argv is ['-c', 'pip', 'install', ...]; the launcher drops '-c'.
+    cmd = [_conda.env_python_path(prefix, system), "-c", PIP_LAUNCHER, "pip", "install", "--isolated", "--no-input"]
     cmd.append("--disable-pip-version-check")
     if dry_run:
         cmd.append("--dry-run")
-    if params["pip_index_url"]:
-        cmd += ["--index-url", params["pip_index_url"]]
-    for url in params["pip_extra_index_urls"]:
+    if no_deps:
+        cmd.append("--no-deps")
+    index_url = params["pip_index_url"] if index_url is None else index_url
+    if index_url:
+        cmd += ["--index-url", index_url]
+    for url in params["pip_extra_index_urls"] if extra_index_urls is None else extra_index_urls:
         cmd += ["--extra-index-url", url]
     for host in params["pip_trusted_hosts"]:
         cmd += ["--trusted-host", host]
     return cmd + list(params["pip_extra_args"]) + list(requirements)
+
+
+def pip_commands(params, prefix, requirements, system):
+    """The pip runs that install ``requirements``: one, or two when a build index serves them.
+
+    pip has no per-package index: every index given is searched for every name and the best version wins
+    (https://pip.pypa.io/en/stable/cli/pip_install/#finding-packages, "pip looks for packages in a number of
+    places ... all of them"), so a general index holding a higher torch would win (dependency confusion).  With
+    ``pip_build_index_url`` the requirements themselves are therefore installed first from that index alone with
+    --no-deps; the second run then only adds their dependencies, from ``pip_index_url`` with the build index as
+    extra (PyTorch's indexes carry copies of many dependencies; a dependency only the general index has, such as
+    cuda-bindings for cu130, pytorch/pytorch#172926, comes from there).  In that second run the requirements are
+    already installed and satisfied, and pip keeps a satisfied requirement unless told to upgrade
+    (https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-upgrade-strategy).
+    """
+    build = params.get("pip_build_index_url")
+    general = params["pip_index_url"]
+    if not build or build == general:
+        return [pip_command(params, prefix, requirements, system)]
+    extra = [build] + [u for u in params["pip_extra_index_urls"] if u != build]
+    return [
+        pip_command(params, prefix, requirements, system, index_url=build, extra_index_urls=[], no_deps=True),
+        pip_command(params, prefix, requirements, system, extra_index_urls=extra),
+    ]
 
 
 # --------------------------------------------------------------------------------------------------- logic
@@ -255,22 +299,24 @@ class CondaEnv:
                     pip_changed = True
                 else:
                     # Only requirements this module cannot judge: ask pip, which writes nothing with --dry-run.
-                    cmd = pip_command(params, prefix, requirements, self.system, dry_run=True)
+                    build = params.get("pip_build_index_url")
+                    extra = ([build] if build else []) + list(params["pip_extra_index_urls"])
+                    cmd = pip_command(params, prefix, requirements, self.system, dry_run=True, extra_index_urls=extra)
                     rc, out, _err = self.host.run(cmd, True)
                     would = _conda.parse_pip_would_install(out) if rc == 0 else unmet
                     installed += would
                     pip_changed = bool(would)
             elif unmet:
-                cmd = pip_command(params, prefix, requirements, self.system)
-                rc, out, err = self.host.run(cmd, False)
-                if rc != 0:
-                    raise CondaEnvError(
-                        f"pip install failed in {prefix}: {(err or out).strip()[-2000:]}",
-                        cmd=cmd, rc=rc, stdout=out, stderr=err,
-                    )  # fmt: skip
-                done = _conda.parse_pip_installed(out)
-                installed += done
-                pip_changed = bool(done)
+                for cmd in pip_commands(params, prefix, requirements, self.system):
+                    rc, out, err = self.host.run(cmd, False)
+                    if rc != 0:
+                        raise CondaEnvError(
+                            f"pip install failed in {prefix}: {(err or out).strip()[-2000:]}",
+                            cmd=cmd, rc=rc, stdout=out, stderr=err,
+                        )  # fmt: skip
+                    done = _conda.parse_pip_installed(out)
+                    installed += done
+                    pip_changed = pip_changed or bool(done)
 
         changed = created or bool(installed) or pip_changed
         after = dict(before) if check or not changed else _conda.packages_from_list(self.list_packages(prefix))

@@ -40,6 +40,7 @@ from __future__ import annotations
 import ntpath
 import posixpath
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer
 
@@ -65,12 +66,18 @@ UV_TARGETS = {
 }
 
 _WINDOWS_SYSTEM_ROOT = "C:\\ProgramData\\torchfleet"
-_POSIX_SYSTEM = {"envs": "/opt/torchfleet/envs", "bin": "/opt/torchfleet/bin", "cache": "/var/cache/torchfleet"}
+_POSIX_SYSTEM = {
+    "envs": "/opt/torchfleet/envs",
+    "bin": "/opt/torchfleet/bin",
+    "cache": "/var/cache/torchfleet",
+    "python": "/opt/torchfleet/python",
+}
 _POSIX_USER = {"envs": ".local/share/torchfleet/envs", "bin": ".local/bin", "cache": ".cache/torchfleet"}
 _WINDOWS_SYSTEM = {
     "envs": _WINDOWS_SYSTEM_ROOT + "\\envs",
     "bin": _WINDOWS_SYSTEM_ROOT + "\\bin",
     "cache": _WINDOWS_SYSTEM_ROOT + "\\cache",
+    "python": _WINDOWS_SYSTEM_ROOT + "\\python",
 }
 _WINDOWS_USER = {
     "envs": "AppData\\Local\\torchfleet\\envs",
@@ -253,6 +260,13 @@ def _uv(host, scope_dirs, version, install_dir, base_url):
         "unpack_dir": unpack_dir,
         "unpacked": paths.join(unpack_dir, exe),
         "uv_cache": paths.join(cache, "uv-cache"),
+        # Where uv puts a Python it downloads (UV_PYTHON_INSTALL_DIR).  uv's default is the running user's data
+        # directory, ~/.local/share/uv/python or %APPDATA%\uv\data\python
+        # (https://docs.astral.sh/uv/reference/environment/#uv_python_install_dir,
+        # https://docs.astral.sh/uv/concepts/python-versions/#managed-python-installations): for a system-scope
+        # environment that is root's (or the become user's) home, which the environment's other users cannot
+        # read, so it goes beside the environments instead.  A user-scope environment keeps uv's default.
+        "python_install_dir": scope_dirs.get("python") or "",
     }
     # ansible.builtin.unarchive needs GNU tar, which macOS does not have; both GNU tar and bsdtar take this.
     info["unpack_argv"] = (
@@ -316,3 +330,271 @@ def layout(
         "verify_device": verify_device(verify, compute),
     }
     return result
+
+
+# --------------------------------------------------------------------------------------------------- inputs
+# Kept small and self-contained so that a shared validation layer can take them over later.
+_NUMBER_TYPES = (int, float)
+_PEP508_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_URL_SCHEMES = ("http", "https", "file")
+
+
+def check_version_text(variable, value, example):
+    """Refuse a version that YAML (or an INI inventory) turned into a number; never convert it.
+
+    YAML reads ``2.10`` as the float 2.1.  Ansible's INI inventory runs every host-line value and every
+    ``[group:vars]`` value through ``ast.literal_eval`` after shell-style unquoting (ansible-core
+    lib/ansible/plugins/inventory/ini.py, ``_parse_value``), so ``key=2.10`` and even ``key="2.10"`` arrive as
+    2.1; only ``key="'2.10'"`` stays a string (checked with ansible-core 2.19).  The trailing zero is gone before
+    any filter sees the value, so it can only be refused.
+    """
+    if isinstance(value, (bool, *_NUMBER_TYPES)):
+        raise LayoutError(
+            f"{variable} arrived as the number {value!r}, which loses trailing zeros (unquoted, {example} reads as "
+            f"{float(example)}); quote it: {variable}: '{example}' in YAML, or {variable}=\"'{example}'\" in an INI "
+            "inventory (INI values are read as Python literals, so one pair of quotes is not enough)."
+        )
+    if value is not None and not isinstance(value, str):
+        raise LayoutError(f"{variable} must be a string such as '{example}', not {type(value).__name__} {value!r}.")
+    return value
+
+
+def check_requirements(variable, value):
+    """Each entry must be a PEP 508 requirement (a name first), never a pip/uv option or a path.
+
+    Both pip and uv read any argument that starts with ``-`` as an option (``--index-url=...`` would replace the
+    index the role chose), so options are refused rather than passed through.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise LayoutError(
+            f"{variable} must be a list of requirements, e.g. {variable}: ['numpy<3'], not "
+            f"{type(value).__name__} {value!r}."
+        )
+    for entry in value:
+        text = entry if isinstance(entry, str) else None
+        if text is None or not text.strip():
+            raise LayoutError(f"{variable} entry {entry!r} is not a requirement string such as 'numpy<3'.")
+        stripped = text.strip()
+        if stripped.startswith("-"):
+            raise LayoutError(
+                f"{variable} entry {text!r} is an option, not a requirement; only PEP 508 requirements such as "
+                "'numpy<3' are accepted. Choose the index with pytorch_env_index_url or torchfleet_mirror_url."
+            )
+        if not _PEP508_NAME.match(stripped) or any(ord(ch) < 32 for ch in text):
+            raise LayoutError(
+                f"{variable} entry {text!r} is not a PEP 508 requirement (it must start with a project name, "
+                "e.g. 'numpy<3' or 'pkg[extra]>=1')."
+            )
+    return list(value)
+
+
+def check_index_url(variable, value):
+    """An index URL: empty, or a parsed http, https or file URL with a host (file: a path), no whitespace."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise LayoutError(f"{variable} must be a URL string, not {type(value).__name__} {value!r}.")
+    bad = any(ch.isspace() or ord(ch) < 32 for ch in value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+    except ValueError:
+        parts = None
+    if bad or parts is None or parts.scheme.lower() not in _URL_SCHEMES:
+        raise LayoutError(
+            f"{variable} {redact_url(value)!r} is not an http, https or file URL; give the PEP 503 index, e.g. "
+            "https://download.pytorch.org/whl/cu128."
+        )
+    if parts.scheme.lower() == "file" and not parts.path:
+        raise LayoutError(f"{variable} {redact_url(value)!r} names no directory; give file:///path/to/simple.")
+    if parts.scheme.lower() != "file" and not parts.hostname:
+        raise LayoutError(f"{variable} {redact_url(value)!r} names no host; give e.g. https://host/simple.")
+    return value
+
+
+def redact_url(url):
+    """The URL with any password replaced, for messages."""
+    return re.sub(r"(://[^/@:\s]*:)[^/@\s]*@", r"\1***@", str(url))
+
+
+def check_inputs(version=None, python="", extra_packages=(), index_url=""):
+    """Refuse what the role must never act on, before anything changes; each rule raises its own message."""
+    check_version_text("pytorch_version", version, "2.10")
+    check_version_text("pytorch_python_version", python, "3.10")
+    check_requirements("pytorch_env_extra_packages", extra_packages)
+    check_index_url("pytorch_env_index_url", index_url)
+    return True
+
+
+# --------------------------------------------------------------------------------------------------- installing
+# Local version labels of PyTorch's wheel indexes (download.pytorch.org/whl/<build>, and the mirror laid out the
+# same way).  Only the conventions that are certain are pinned:
+# - Linux and Windows x86_64 wheels carry the build as label: torch-2.13.0+cpu, +cu128, +rocm6.4 (the lab's
+#   own wheel, /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl, and the listings quoted in
+#   astral-sh/uv#1497);
+# - macOS wheels carry none ("MacOS wheels don't have +cpu suffix in them", pytorch/test-infra#7700);
+# - PyPI never carries one: local versions "MUST NOT be used when publishing upstream projects to a public
+#   index server" (PEP 440, Local version identifiers), so a build PyPI serves is the bare version.
+# Linux aarch64 changed over time (2.1's CPU wheels had no label, pytorch/pytorch#110791 "ARM binaries do not
+# have +cpu suffix"), so there the version is pinned without a label and verify.yml checks the build torch
+# reports instead (build_mismatch below).
+#
+# Why a pin and not only a version: PEP 440 ignores the local label of the installed version when the specifier
+# has none ("if the specified version identifier is a public version identifier (no local version label), then
+# the local version label of any candidate versions MUST be ignored"), so pip and uv keep 2.13.0+cpu for
+# ==2.13.0.  ==2.13.0+cu128 does not match 2.13.0+cpu, and the arbitrary equality ===2.13.0 (exact string) does
+# not match 2.13.0+cpu either, so both tools replace a wheel of another build.  A labelled pin also closes the
+# dependency-confusion hole for these names: no public index may serve 2.13.0+cu128.
+TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
+
+
+def expected_label(compute, system, machine, from_general_index=False, user_index=False):
+    """The local label the resolved build's wheels carry: ``"cu128"``, ``""`` (none), or None (not known)."""
+    if from_general_index:
+        return ""
+    if user_index:
+        return None
+    if system == "Darwin":
+        return ""
+    if machine != "x86_64" or system not in ("Linux", "Windows"):
+        return None
+    build = "cpu" if compute == "mps" else str(compute or "")
+    return build or None
+
+
+def pinned_requirements(build, packages, label):
+    """``name==X+label`` (label known), ``name===X`` (known to carry none) or ``name==X`` (not known)."""
+    pins = []
+    for name in TORCH_FAMILY:
+        version = build.get(name)
+        if name not in packages or not version:
+            continue
+        if label:
+            pins.append(f"{name}=={version}+{label}")
+        elif label == "":
+            pins.append(f"{name}==={version}")
+        else:
+            pins.append(f"{name}=={version}")
+    return pins
+
+
+def build_mismatch(compute, installed_version, installed_cuda, installed_hip=None):
+    """Why the installed torch is another build than the resolved one ('' when it is the same build).
+
+    Reads what torch reports (torch.__version__, torch.version.cuda, torch.version.hip), so it also holds where
+    the index's labels are not known.
+    """
+    compute = "cpu" if compute == "mps" else str(compute or "")
+    version = str(installed_version or "")
+    label = version.split("+", 1)[1] if "+" in version else ""
+    if label and label != compute:
+        return f"torch {version} is the {label} build, not {compute}"
+    cuda = str(installed_cuda or "")
+    if compute.startswith("cu"):
+        digits = compute[2:]
+        wanted = f"{digits[:-1]}.{digits[-1]}"
+        if cuda != wanted:
+            return f"torch {version} is built for CUDA {cuda or 'none'}, not {wanted} ({compute})"
+    elif cuda:
+        return f"torch {version} is a CUDA {cuda} build, not {compute}"
+    if compute.startswith("rocm") and not installed_hip:
+        return f"torch {version} has no ROCm (HIP) support, but {compute} was asked"
+    if not compute.startswith("rocm") and installed_hip:
+        return f"torch {version} is a ROCm (HIP {installed_hip}) build, not {compute}"
+    return ""
+
+
+# UV_* variables that change where uv looks for packages or what it resolves (astral-sh/uv
+# crates/uv-static/src/env_vars.rs, published as https://docs.astral.sh/uv/reference/environment/).  A command
+# line option beats its variable, but UV_INDEX_URL, UV_EXTRA_INDEX_URL and UV_FIND_LINKS would add sources to
+# the ones the role gives, and UV_TORCH_BACKEND would pick a PyTorch index by itself, so they are all removed.
+UV_HOST_VARIABLES = (
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_INDEX_STRATEGY",
+    "UV_TORCH_BACKEND",
+    "UV_CONSTRAINT",
+    "UV_OVERRIDE",
+    "UV_BUILD_CONSTRAINT",
+    "UV_EXCLUDE_NEWER",
+    "UV_PRERELEASE",
+    "UV_RESOLUTION",
+    "UV_CONFIG_FILE",
+    "UV_KEYRING_PROVIDER",
+    "UV_INSECURE_HOST",
+    "UV_NO_BINARY",
+    "UV_NO_BUILD",
+    "UV_OFFLINE",
+    "UV_PYTHON",
+    "UV_SYSTEM_PYTHON",
+    "UV_NO_CONFIG",
+)
+
+
+def uv_command(uv_exe, args, system):
+    """uv with the host's configuration shut out: ``--no-config`` skips uv.toml, pyproject.toml's [tool.uv] and
+    UV_CONFIG_FILE (https://docs.astral.sh/uv/reference/cli/#uv-pip-install--no-config), and on Linux and macOS
+    ``env -u`` drops the UV_* variables above (env(1) -u, in GNU coreutils and BSD env alike).  On Windows,
+    win_command cannot unset a variable; only --no-config applies there.
+    """
+    sub = list(args[:2]) if args[:1] == ["pip"] else list(args[:1])
+    rest = list(args[len(sub) :])
+    argv = [uv_exe, *sub, "--no-config", *rest]
+    if system == "Windows":
+        return argv
+    unset = []
+    for name in UV_HOST_VARIABLES:
+        unset += ["-u", name]
+    return ["env", *unset, *argv]
+
+
+def uv_install_argv(uv_exe, python, requirements, build_index, general_index, system, dry_run=False):
+    """``uv pip install`` taking the build's packages from the build index and the rest from the general one.
+
+    uv's own PyTorch guide (https://docs.astral.sh/uv/guides/integration/pytorch/) puts the PyTorch index before
+    PyPI; with the first-index strategy, uv's default, uv will "only use results from the first index that
+    returns a match for a given package name" (https://docs.astral.sh/uv/reference/settings/#index-strategy,
+    https://docs.astral.sh/uv/concepts/indexes/#searching-across-multiple-indexes), so a higher torch on the
+    general index is never considered, and a dependency missing from the build index (cuda-bindings,
+    pytorch/pytorch#172926) comes from the general one.  The default index is always the lowest priority
+    (https://docs.astral.sh/uv/concepts/indexes/#defining-an-index).
+    """
+    args = ["pip", "install", "--python", python, "--index-strategy", "first-index"]
+    if dry_run:
+        args.append("--dry-run")
+    if build_index and build_index != general_index:
+        args += ["--index", build_index]
+    args += ["--default-index", general_index]
+    return uv_command(uv_exe, args + list(requirements), system)
+
+
+def install_plan(env, build, packages, index, general_index, extra_packages=(), user_index=False, dry_run=False):
+    """The requirements and uv command lines of one run (``env`` is layout()'s result, ``build`` torch_build's).
+
+    ``index`` is where the build's packages come from, ``general_index`` PyPI or the mirror's copy of it; when they
+    are the same, the build is one PyPI serves itself.
+    """
+    label = expected_label(build.get("compute"), env["system"], env.get("machine"), index == general_index, user_index)
+    wanted = [name for name in TORCH_FAMILY if name in (packages or ())]
+    requirements = pinned_requirements(build, wanted, label)
+    plan = {"label": label, "requirements": requirements, "uv_venv": None, "uv_torch": None, "uv_extra": None}
+    uv = env.get("uv")
+    if uv:
+        plan["uv_venv"] = uv_command(
+            uv["exe"],
+            # --seed installs pip from the general index (the mirror's copy of PyPI on a lab host).
+            ["venv", "--python", str(build.get("python")), "--seed", "--default-index", general_index, env["prefix"]],
+            env["system"],
+        )
+        plan["uv_torch"] = uv_install_argv(
+            uv["exe"], env["python"], requirements, index, general_index, env["system"], dry_run
+        )
+        if extra_packages:
+            plan["uv_extra"] = uv_install_argv(
+                uv["exe"], env["python"], list(extra_packages), None, general_index, env["system"], dry_run
+            )
+    return plan

@@ -72,6 +72,15 @@ options:
   pip_index_url:
     description:
       - Base URL of the Python package index (C(pip --index-url)).
+      - pip runs isolated from the host's pip configuration (C(--isolated), C(PIP_CONFIG_FILE) set to the null
+        device), so the indexes given here are the only ones it uses.
+    type: str
+  pip_build_index_url:
+    description:
+      - Index that alone serves O(pip_requirements) themselves, for example V(https://download.pytorch.org/whl/cu128).
+      - They are installed from it first with C(--no-deps); their dependencies then come from O(pip_index_url),
+        with this index as an extra one. pip searches every index for every name, so a higher version on the
+        general index could otherwise replace them (dependency confusion).
     type: str
   pip_extra_index_urls:
     description:

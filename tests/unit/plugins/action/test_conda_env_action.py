@@ -11,6 +11,7 @@ import json
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible_collections.torchfleet.lab.plugins.action.conda_env import ActionModule
+from ansible_collections.torchfleet.lab.plugins.module_utils._conda_env import PIP_LAUNCHER
 
 from .conftest import FakeExecute, cannot_start, fixture, make_action, win_command_result
 
@@ -81,7 +82,7 @@ def run(args, host, check_mode=False):
 
 
 def writes(fake):
-    return [c for c in fake.commands() if c[1:2] in (["create"], ["install"], ["remove"]) or "pip" in c[1:3]]
+    return [c for c in fake.commands() if c[1:2] in (["create"], ["install"], ["remove"]) or "pip" in c[1:4]]
 
 
 # ------------------------------------------------------------------------------------------------ Windows
@@ -98,7 +99,7 @@ def test_windows_create_when_absent():
     assert result["python"] == PYTHON
     assert result["installed"] == ["vc-14.42", "python-3.11.9", "pip-24.2"]
     # torch==2.13.0 is met by the listed 2.13.0+cpu after creation: pip is not run.
-    assert not [c for c in fake.commands() if "pip" in c[1:3]]
+    assert not [c for c in fake.commands() if "pip" in c[1:4]]
     assert result["packages"]["torch"] == "2.13.0+cpu"
     assert result["diff"]["before"] == {"state": "absent"}
     # The marker conda writes into every environment was looked for with win_stat.
@@ -127,8 +128,9 @@ def test_windows_unmet_requirement_runs_pip_with_python_exe():
     host = FakeWindowsHost(lists={ENV: torch_list(torch="2.12.0+cpu")})
     result, fake = run({"prefix": ENV, "pip_requirements": ["torch==2.13.0"],
                         "pip_index_url": "https://download.pytorch.org/whl/cpu"}, host)  # fmt: skip
-    pip = [c for c in fake.commands() if "pip" in c[1:3]]
-    assert pip == [[PYTHON, "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+    pip = [c for c in fake.commands() if "pip" in c[1:4]]
+    assert pip == [[PYTHON, "-c", PIP_LAUNCHER, "pip", "install", "--isolated", "--no-input",
+                    "--disable-pip-version-check",
                     "--index-url", "https://download.pytorch.org/whl/cpu", "torch==2.13.0"]]  # fmt: skip
     assert result["changed"] is True and result["installed"] == ["demo-pkg-1.2.3"]
 
@@ -160,7 +162,8 @@ def test_windows_name_resolves_against_envs_dirs():
         # Only a requirement the module cannot judge: pip --dry-run is asked (read-only), install is not.
         ({"prefix": ENV, "pip_requirements": ["torch @ file:///C:/wheels/torch.whl"]}, {ENV: torch_list()},
          {"pip-dry": (0, "Would install torch-2.13.0\n", "")}, True, ["torch-2.13.0"],
-         [["env", "list", "--json"], ["list", "--json", "-p", ENV], ["-m", "pip", "install", "--no-input",
+         [["env", "list", "--json"], ["list", "--json", "-p", ENV], ["-c", PIP_LAUNCHER, "pip", "install",
+          "--isolated", "--no-input",
           "--disable-pip-version-check", "--dry-run", "torch @ file:///C:/wheels/torch.whl"]]),
         ({"prefix": ENV, "pip_requirements": ["torch==2.13.0"]}, {ENV: torch_list()}, {}, False, [],
          [["env", "list", "--json"], ["list", "--json", "-p", ENV]]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_env as ce
+from ansible_collections.torchfleet.lab.plugins.module_utils._conda_env import PIP_LAUNCHER
 
 PARAMS = {
     "name": None,
@@ -38,7 +39,7 @@ PARAMS = {
 )  # fmt: skip
 def test_pip_command_uses_the_environment_interpreter(system, prefix, python):
     assert ce.pip_command(PARAMS, prefix, ["torch==2.5.1"], system) == [
-        python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+        python, "-c", PIP_LAUNCHER, "pip", "install", "--isolated", "--no-input", "--disable-pip-version-check",
         "--index-url", "https://download.pytorch.org/whl/cu124", "--extra-index-url", "https://pypi.org/simple",
         "--no-cache-dir", "torch==2.5.1",
     ]  # fmt: skip

@@ -14,6 +14,7 @@ from unittest import mock
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.torchfleet.lab.plugins.module_utils._conda_env import PIP_LAUNCHER
 from ansible_collections.torchfleet.lab.plugins.modules import conda_env
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -82,7 +83,7 @@ class FakeHost:
         return run_command
 
     def writes(self):
-        return [c for c in self.calls if c[1:2] in (["create"], ["install"], ["remove"]) or "pip" in c[1:3]]
+        return [c for c in self.calls if c[1:2] in (["create"], ["install"], ["remove"]) or "pip" in c[1:4]]
 
 
 def run(params, host, check_mode=False):
@@ -121,7 +122,7 @@ def test_create_when_absent():
     assert create == [CONDA, "create", "--json", "-y", "-n", "torch", "-c", "conda-forge", "--override-channels",
                       "python=3.11", "pip"]  # fmt: skip
     # torch==2.13.0 is met by the listed 2.13.0+cpu after creation, so pip is not run
-    assert not [c for c in host.calls if "pip" in c[1:3]]
+    assert not [c for c in host.calls if "pip" in c[1:4]]
     assert result["prefix"] == TORCH_ENV
     assert result["python"] == TORCH_ENV + "/bin/python"
     assert result["installed"] == ["zlib-1.3.1", "python-3.11.9", "pip-24.2"]
@@ -154,8 +155,9 @@ def test_pip_requirement_unmet_runs_pip_with_env_python():
               "pip_index_url": "http://mirror/whl/cpu", "pip_extra_index_urls": ["http://mirror/simple"],
               "pip_trusted_hosts": ["mirror"], "pip_extra_args": ["--no-cache-dir"]}  # fmt: skip
     result = run(params, host)
-    pip = [c for c in host.calls if "pip" in c[1:3]]
-    assert pip == [[TORCH_ENV + "/bin/python", "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+    pip = [c for c in host.calls if "pip" in c[1:4]]
+    assert pip == [[TORCH_ENV + "/bin/python", "-c", PIP_LAUNCHER, "pip", "install", "--isolated", "--no-input",
+                    "--disable-pip-version-check",
                     "--index-url", "http://mirror/whl/cpu", "--extra-index-url", "http://mirror/simple",
                     "--trusted-host", "mirror", "--no-cache-dir", "torch==2.13.0"]]  # fmt: skip
     assert result["changed"] is True
@@ -166,7 +168,7 @@ def test_unjudgeable_requirement_changed_only_if_pip_installs():
     host = FakeHost(lists={TORCH_ENV: torch_list()},
                     responses={"pip": (0, "Requirement already satisfied: torch in /x\n", "")})  # fmt: skip
     result = run({"prefix": TORCH_ENV, "pip_requirements": ["torch; python_version >= '3.9'"]}, host)
-    assert len([c for c in host.calls if "pip" in c[1:3]]) == 1
+    assert len([c for c in host.calls if "pip" in c[1:4]]) == 1
     assert result["changed"] is False
 
 
@@ -218,7 +220,7 @@ def test_check_mode_writes_nothing(params, lists, changed, installed):
 def test_check_mode_asks_pip_dry_run_for_unjudgeable_requirements():
     host = FakeHost(lists={TORCH_ENV: torch_list()}, responses={"pip-dry": (0, "Would install torch-2.13.0\n", "")})
     result = run({"name": "torch", "pip_requirements": ["torch @ file:///wheels/torch.whl"]}, host, check_mode=True)
-    (pip,) = [c for c in host.calls if "pip" in c[1:3]]
+    (pip,) = [c for c in host.calls if "pip" in c[1:4]]
     assert "--dry-run" in pip and pip[-1] == "torch @ file:///wheels/torch.whl"
     assert result["changed"] is True and result["installed"] == ["torch-2.13.0"]
 
