@@ -1,4 +1,5 @@
-#!/usr/bin/env python3
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write plugins/module_utils/_nvidia_pci_ids.py from NVIDIA's own lists of supported GPUs.
 
 Inputs (both published by NVIDIA; the generated module names the exact versions):
@@ -62,7 +63,7 @@ def main() -> None:
     current_closed = {int(c["devid"], 16) for c in chips if not c.get("legacybranch")} - {
         int(c["devid"], 16) for c in chips if "kernelopen" in c.get("features", [])
     }
-    open_ids = {int(dev, 16) for _, dev in ROW_RE.findall(_read(args.open_readme))}
+    open_ids = {int(dev, 16) for _name, dev in ROW_RE.findall(_read(args.open_readme))}
     pre_turing = current_closed - open_ids
     newer = open_ids - listed
 

@@ -964,7 +964,7 @@ def split_repo_url(variable: str, url: Any) -> Dict[str, str]:
             "Nothing was changed."
         )
     scheme, userinfo, host, port, path = match.groups()
-    login, _, password = (userinfo or "").partition(":")
+    login, _sep, password = (userinfo or "").partition(":")
     if userinfo is not None and not (login and password):
         raise DriverPlanError(
             f"{variable} {shown!r} has an '@' without both a user and a password. Nothing was changed."
