@@ -613,7 +613,7 @@ def _plan(
     notes: List[str] = []
 
     if family == "Windows":
-        return _windows_plan(
+        result = _windows_plan(
             facts,
             gpu,
             wanted_branch,
@@ -627,6 +627,11 @@ def _plan(
             cache_dir,
             notes,
         )
+        if "installer" in result:
+            from_mirror = not windows_installer_url
+            result["installer"]["url_username"] = mirror.get("login", "") if from_mirror else ""
+            result["installer"]["url_password"] = mirror.get("password", "") if from_mirror else ""
+        return result
 
     distribution = facts.get("distribution") or ""
     major = str(facts.get("distribution_major_version") or "")

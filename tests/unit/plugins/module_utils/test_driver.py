@@ -887,3 +887,15 @@ def test_credentials_for_a_plain_http_mirror_name_the_protocol_and_are_noted():
     )
     assert result["repo"]["auth"]["content"] == "machine http://mirror.lab:8080/debian login lab password pw\n"
     assert any("plain http" in note for note in result["notes"])
+
+
+def test_windows_installer_from_a_mirror_with_credentials_gets_them_apart_from_the_url():
+    result = plan(
+        facts("windows", gpu("8.6")),
+        windows_version="580.88",
+        windows_installer_sha256=SHA,
+        mirror_url="https://lab:s3cret@mirror.lab/tf",
+    )
+    installer = result["installer"]
+    assert installer["url"].startswith("https://mirror.lab/tf/nvidia/")
+    assert (installer["url_username"], installer["url_password"]) == ("lab", "s3cret")
