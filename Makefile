@@ -51,6 +51,7 @@ lint: venv ## yamllint, ansible-lint, ruff, argument specs, generated docs, chan
 	python tools/check_argument_specs.py
 	python tools/gen_compatibility_doc.py --check
 	python tools/gen_role_docs.py --check
+	python tools/gen_bad_inputs_doc.py --check
 	antsibull-changelog lint
 
 .PHONY: unit

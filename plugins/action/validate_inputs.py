@@ -88,6 +88,24 @@ def known_names(root=COLLECTION_ROOT):
     return _KNOWN_CACHE[root]
 
 
+def check(role, values, names, windows=False, strict=False, root=COLLECTION_ROOT):
+    """``(problems, unknown names, warnings)`` for ``role`` given its variables' ``values`` (templated) and the
+    ``names`` of every variable the host has; unknown prefixed names are problems when ``strict``."""
+    problems = _validate.validate_role(role, values, windows=windows)
+    unknown = _validate.unknown_variables(names, known_names(root))
+    lines = [_validate.unknown_variable_message(name, close) for name, close in unknown]
+    if strict:
+        return problems + [line + " (torchfleet_strict_vars is true)" for line in lines], unknown, []
+    return problems, unknown, [line + " Set torchfleet_strict_vars: true to make this an error." for line in lines]
+
+
+def failure_message(role, host, problems):
+    """The task's message: a count, the host, then one line per refused input."""
+    plural = "" if len(problems) == 1 else "s"
+    lines = "\n".join("- " + line for line in problems)
+    return f"{len(problems)} input{plural} of the {role} role refused; nothing was changed on {host}:\n{lines}"
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -116,43 +134,31 @@ class ActionModule(ActionBase):
             )
 
         windows = self._is_windows(task_vars)
-        problems = []
-        for name, rule in _validate.role_rules(role).items():
+        values, problems = {}, []
+        for name in _validate.role_rules(role):
             if name not in task_vars:
                 continue
             try:
-                value = self._value(name, task_vars)
+                values[name] = self._value(name, task_vars)
             except Exception as exc:
                 problems.append(f"{name} cannot be evaluated ({str(exc).splitlines()[0]}); fix its template.")
-                continue
-            problems.extend(rule(name, value, windows=windows))
-
         strict = False
         if "torchfleet_strict_vars" in task_vars:
             try:
                 strict = boolean(self._value("torchfleet_strict_vars", task_vars), strict=False)
-            except Exception:
+            except Exception:  # the rule of torchfleet_strict_vars reports it
                 strict = False
-        unknown = _validate.unknown_variables(task_vars.keys(), known_names())
-        lines = [_validate.unknown_variable_message(name, close) for name, close in unknown]
-        if strict:
-            problems.extend(line + " (torchfleet_strict_vars is true)" for line in lines)
-        else:
-            for line in lines:
-                display.warning(line + " Set torchfleet_strict_vars: true to make this an error.")
+        found, unknown, warnings = check(role, values, task_vars.keys(), windows=windows, strict=strict)
+        problems.extend(found)
+        for line in warnings:
+            display.warning(line)
 
         result["changed"] = False
         result["problems"] = problems
         result["unknown_variables"] = [name for name, _close in unknown]
         if problems:
             result["failed"] = True
-            host = task_vars.get("inventory_hostname", "this host")
-            plural = "" if len(problems) == 1 else "s"
-            lines_text = "\n".join("- " + line for line in problems)
-            result["msg"] = (
-                f"{len(problems)} input{plural} of the {role} role refused; nothing was changed on {host}:\n"
-                f"{lines_text}"
-            )
+            result["msg"] = failure_message(role, task_vars.get("inventory_hostname", "this host"), problems)
         else:
             result["msg"] = f"Every {role} input passed its rule"
         return result

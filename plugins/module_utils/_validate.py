@@ -201,6 +201,8 @@ def _kind(value):
         return "list"
     if isinstance(value, dict):
         return "mapping"
+    if _is_str(value):
+        return "string"
     return type(value).__name__
 
 
@@ -363,7 +365,7 @@ def _check_posix_path(name, value, kind):
     if value.startswith("~"):
         return [_msg(name, value, "starts with ~, which is not expanded here", "give the full path (/home/USER/...)")]
     if not value.startswith("/") and kind != "controller":
-        return [_msg(name, value, "is not an absolute path", "give a full path starting with /")]
+        return [_msg(name, value, "is relative", "it must be an absolute path, starting with /")]
     normal = posixpath.normpath(value)
     if normal.startswith("//"):
         normal = "/" + normal.lstrip("/")
@@ -542,12 +544,8 @@ ROLE_RULES = {
         "miniconda_distribution": _rule(
             check_text, pattern=r"^(miniconda|miniforge)$", hint="give miniconda or miniforge"
         ),
-        "miniconda_version": _rule(
-            check_version,
-            pattern=r"^(latest|(py3\d{1,2}_)?\d+\.\d+\.\d+-\d+)$",
-            hint="give latest or a release as in the installer's name, py313_25.11.1-1 "
-            "(Miniconda) or 26.3.2-3 (Miniforge)",
-        ),
+        # The release's form per distribution is checked by the conda_installer filter ("Malformed ... version").
+        "miniconda_version": _rule(check_version),
         "miniconda_scope": _rule(check_text, pattern=r"^(auto|system|user)$", hint="give auto, system or user"),
         "miniconda_prefix": _rule(check_path),
         "miniconda_installer_sha256": _rule(check_sha256),
@@ -650,6 +648,11 @@ ROLE_RULES = {
     "trainers": {
         "trainers_dir": _rule(check_path),
         "trainers_scope": _rule(check_text, pattern=r"^(auto|system|user)$", hint="give auto, system or user"),
+        # useradd(8) CAVEATS: a lower case letter or _, then lower case letters, digits, _ or -; at most 32.
+        "trainers_user": _rule(
+            check_text, pattern=r"^[a-z_][a-z0-9_-]{0,31}$", optional=False, hint="give an account name (useradd(8))"
+        ),
+        "trainers_user_create": _BOOL,
         "trainers_python": _rule(check_path, kind="file"),
         "trainers_run": _rule(
             check_list,
