@@ -8,13 +8,29 @@ The ``trainers_plan`` and ``trainers_single_run`` filters are thin wrappers arou
 and PowerShell modules on Windows, so both kinds of host decide the same way.
 
 Choices made here:
-- ``trainers_scope: auto`` is ``user`` on macOS (a Mac belongs to its login; nothing there needs sudo) and
-  ``system`` on Linux and Windows (lab machines share one copy), as for ``miniconda_scope``.
+- ``trainers_scope: auto`` follows the scope of the PyTorch environment it runs (``torchfleet_torch.scope``, or
+  ``pytorch_env_scope``), so a user's environment is never run by root; without one it is ``user`` on macOS (a
+  Mac belongs to its login; nothing there needs sudo) and ``system`` on Linux and Windows (lab machines share
+  one copy), as for ``miniconda_scope``.
+- ``trainers_dir`` and ``trainers_data_dir`` pass the collection's path rules (``_validate.check_path``:
+  absolute, normalised, never ``/``, a system directory or a home root) and are not the connecting user's home
+  itself: the role creates them as root and sets the mode of what it creates (``trainers_dir: /`` once made
+  ``/`` 0755).
+- The rendezvous address is ``trainers_master_addr`` (an IP address or a DNS name, nothing a shell or torchrun
+  would read as more), else the first host's IPv4 address on ``trainers_master_interface``, else its default
+  IPv4 address; the port is 1-65535.  The run id is ``secrets.token_hex(16)``, drawn on the first host's plan.
+- A distributed run needs its whole ``trainers_group`` in the play: a group the inventory does not hold, or a
+  ``--limit`` that leaves some of its hosts out, is refused before anything changes.
 - Default directories: ``/opt/torchfleet/trainers`` (system) and ``~/.local/share/torchfleet/trainers``
   (user, XDG's data home) on Linux and macOS; ``C:\\ProgramData\\torchfleet\\trainers`` (system: the
   all-users application data folder) and ``%USERPROFILE%\\AppData\\Local\\torchfleet\\trainers`` (user: the
   per-user, non-roaming folder Windows keeps application data in, so tens of MB of data and runs do not
   travel with a roaming profile; the miniconda role keeps its user cache under the same folder).
+- At system scope on Linux the trainers run as ``trainers_user`` (an unprivileged account, created by the role
+  unless ``trainers_user_create`` is false), never as root: root starts them through util-linux ``runuser -u
+  USER --`` (https://man7.org/linux/man-pages/man1/runuser.1.html), which keeps the environment (the job's
+  tag) and passes the exit status on.  torchrun's store unpickles what it reads, so a root job would hand
+  whoever reaches the port a root shell (docs/trainers-security.md).
 - ``become`` only for system scope on Linux and macOS.  Windows has no sudo: system scope there needs an
   administrator connection, and no task of the role escalates.
 - Distributed training (torchrun, and ``stop_job.py`` that finds the job's processes in /proc) is Linux
@@ -29,9 +45,14 @@ published with TensorFlow Datasets' mnist checksums and recomputed by several pr
 lists MD5s (f68b3c2d..., d53e105e..., 9fb629c4..., ec29112d...) for the same bytes.
 """
 
+import difflib
 import hashlib
+import ipaddress
 import json
 import re
+import secrets
+
+from ansible_collections.torchfleet.lab.plugins.module_utils import _validate
 
 KNOWN_TRAINERS = ("linear_regression", "mnist_cnn")
 SCOPES = ("auto", "system", "user")
@@ -63,9 +84,10 @@ _USER_DIRS = {
     "Darwin": ".local/share/torchfleet/trainers",
     "Windows": "AppData\\Local\\torchfleet\\trainers",
 }
-# stop_job.py stops a distributed job through /proc, so it goes only where distributed runs can happen.
+# stop_job.py stops a distributed job through /proc, and rendezvous_probe.py checks the rendezvous port before
+# a launch, so they go only where distributed runs can happen.
 _SCRIPTS = {
-    "Linux": ("linear_regression.py", "mnist_cnn.py", "stop_job.py"),
+    "Linux": ("linear_regression.py", "mnist_cnn.py", "stop_job.py", "rendezvous_probe.py"),
     "Darwin": ("linear_regression.py", "mnist_cnn.py"),
     "Windows": ("linear_regression.py", "mnist_cnn.py"),
 }
@@ -73,6 +95,9 @@ _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:[0-9]+)?)$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _WINDOWS_ABSOLUTE_RE = re.compile(r"^([A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
 _OS_NAMES = {"Linux": "Linux", "Darwin": "macOS", "Windows": "Windows"}
+# useradd(8), CAVEATS: begin with a lower case letter or an underscore, then lower case letters, digits,
+# underscores or dashes; at most 32 characters (https://man7.org/linux/man-pages/man8/useradd.8.html).
+_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 class TrainersPlanError(ValueError):
@@ -95,12 +120,16 @@ def family(system):
     return "windows" if normalise_system(system) == "Windows" else "posix"
 
 
-def resolve_scope(scope, system):
-    """``system`` or ``user`` for ``trainers_scope``; ``auto`` depends on the OS only."""
+def resolve_scope(scope, system, env_scope=""):
+    """``system`` or ``user`` for ``trainers_scope``; ``auto`` is the scope of the PyTorch environment
+    (``env_scope``: ``torchfleet_torch.scope`` or ``pytorch_env_scope``) when that is known, else the OS's."""
     value = str(scope or "").strip().lower()
     if value not in SCOPES:
         raise TrainersPlanError(f"trainers_scope {scope!r} is not one of auto, system, user.")
     if value == "auto":
+        env_value = str(env_scope or "").strip().lower()
+        if env_value in ("system", "user"):
+            return env_value
         return _AUTO_SCOPE[normalise_system(system)]
     return value
 
@@ -136,6 +165,134 @@ def normalise_path(path, system):
     if not text.startswith("/"):
         return None
     return text.rstrip("/") or "/"
+
+
+def check_dir(name, value, system, home, problems):
+    """The directory ``value`` in the host's form, or None with a problem appended.  The rules are the
+    collection's one set (:func:`_validate.check_path` with ``kind="dir"``: absolute, normalised, a length the
+    OS takes, never ``/``, a system directory, a home root, nor under /proc, /sys or /dev); this adds the
+    connecting user's own home (``ansible_facts['user_dir']``), which the role would fill as that user."""
+    os_name = normalise_system(system)
+    found = _validate.check_path(name, value, windows=os_name == "Windows", kind="dir", optional=False)
+    if found:
+        problems.extend(found)
+        return None
+    path = normalise_path(value, system)
+    home_path = normalise_path(home, system) if home else None
+    if home_path and path.casefold() == home_path.casefold():
+        problems.append(
+            f"{name} ({value!r}) is the connecting user's home directory itself; give a directory inside it, "
+            f"e.g. {join(system, path, 'torchfleet')}."
+        )
+        return None
+    return path
+
+
+def check_rendezvous(master_addr, master_port, problems):
+    """``trainers_master_addr`` (empty, an IP address or a DNS name: the value reaches torchrun's command line
+    as HOST:PORT) and ``trainers_master_port`` (1-65535), by the collection's rules
+    (:func:`_validate.check_host`, :func:`_validate.check_port`).  Returns (address, port); the port is 0
+    when it is refused."""
+    address = master_addr if master_addr is not None else ""
+    found = _validate.check_host("trainers_master_addr", address)
+    # check_host lets any run of hex digits, dots and colons pass as IPv6, 10.0.0.1:29400 too; torchrun would
+    # read that as HOST:PORT:PORT.
+    if not found and ":" in str(address):
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            found = [
+                f"trainers_master_addr={address!r} is not an IP address or a host name (a port goes in "
+                "trainers_master_port); give the address alone."
+            ]
+    port_problems = _validate.check_port("trainers_master_port", master_port)
+    problems.extend(found + port_problems)
+    port = 0 if port_problems else int(master_port)
+    return ("" if found else str(address).strip()), port
+
+
+def rendezvous_endpoint(master_addr, master_port, master_facts, interface=""):
+    """Where every host finds the rendezvous: ``trainers_master_addr``, else the first host's IPv4 address on
+    ``interface`` (as ``ansible_facts`` names it: hyphens become underscores), else its default IPv4 address.
+    Returns ``{"addr", "port", "endpoint"}``, or raises naming what to set."""
+    problems = []
+    address, port = check_rendezvous(master_addr, master_port, problems)
+    if problems:
+        raise TrainersPlanError(" ".join(problems))
+    facts = master_facts or {}
+    interface = str(interface or "").strip()
+    if not address and interface:
+        found = facts.get(interface.replace("-", "_").replace(".", "_")) or {}
+        address = str((found.get("ipv4") or {}).get("address") or "") if isinstance(found, dict) else ""
+        if not address:
+            known = ", ".join(sorted(str(name) for name in facts.get("interfaces") or [])) or "none gathered"
+            raise TrainersPlanError(
+                f"trainers_master_interface ({interface!r}) has no IPv4 address on the first host of "
+                f"trainers_group (its interfaces: {known}); name the lab network's interface, or set "
+                "trainers_master_addr."
+            )
+    if not address:
+        address = str((facts.get("default_ipv4") or {}).get("address") or "")
+    if not address:
+        raise TrainersPlanError(
+            "The first host of trainers_group reports no default IPv4 address (gather its facts: it may be "
+            "unreachable); set trainers_master_addr or trainers_master_interface to its lab network."
+        )
+    host = f"[{address}]" if ":" in address else address
+    return {"addr": address, "port": port, "endpoint": f"{host}:{port}"}
+
+
+def run_id():
+    """An unguessable id for one distributed launch (torchrun's --rdzv-id and the tag of its processes)."""
+    return "torchfleet-" + secrets.token_hex(16)
+
+
+def check_group(group, host, group_hosts, inventory_groups, play_hosts, problems):
+    """A distributed run needs ``trainers_group`` in the inventory, this host in it, and all of it in the play
+    (``play_hosts``: ``ansible_play_hosts_all``, which ``--limit`` narrows)."""
+    if inventory_groups is not None and group not in inventory_groups:
+        close = difflib.get_close_matches(str(group), [str(name) for name in inventory_groups], n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        problems.append(
+            f"trainers_group ({group!r}) is not a group of the inventory (its groups: "
+            f"{', '.join(sorted(str(name) for name in inventory_groups))}).{hint}"
+        )
+        return
+    hosts = list(group_hosts or [])
+    if host and hosts and host not in hosts:
+        problems.append(
+            f"{host} is in the play but not in trainers_group ({group}), whose hosts train together; run the play "
+            f"on that group only, or set trainers_distributed: false for {host}."
+        )
+    if play_hosts is not None:
+        left_out = [name for name in hosts if name not in play_hosts]
+        if left_out:
+            problems.append(
+                f"The play leaves out {', '.join(left_out)} of trainers_group ({group}) (a --limit, or the play's "
+                f"hosts:), but the torchrun job needs every host of the group: drop the --limit, or set "
+                f"trainers_group to a group that holds only the hosts you mean to train on."
+            )
+
+
+def run_as(user, scope, system, problems):
+    """The account the trainers run as: ``trainers_user`` at system scope on Linux, else "" (the connecting
+    user at user scope; macOS and Windows system scope keep their own rules, see the module notes)."""
+    if normalise_system(system) != "Linux" or scope != "system":
+        return ""
+    name = user if isinstance(user, str) else ""
+    if not _USER_RE.match(name):
+        problems.append(
+            f"trainers_user ({user!r}) must be an account name: a lower case letter or _, then lower case letters, "
+            "digits, _ or -, at most 32 characters (useradd(8))."
+        )
+        return ""
+    if name == "root":
+        problems.append(
+            "trainers_user is root, but the trainers never run as root: torchrun's rendezvous store unpickles what "
+            "it reads from the network (docs/trainers-security.md). Name an unprivileged account."
+        )
+        return ""
+    return name
 
 
 def default_dir(system, scope, home):
@@ -260,6 +417,14 @@ def plan(
     distributed=False,
     group="all",
     group_systems=None,
+    env_scope="",
+    master_addr="",
+    master_port=29400,
+    inventory_groups=None,
+    play_hosts=None,
+    master_facts=None,
+    master_interface="",
+    user="torchfleet-trainer",
 ):
     """Check a trainers request for one host and decide its paths, privilege, files and data.
 
@@ -267,12 +432,14 @@ def plan(
     ``family``, ``scope``, ``become``, ``sep``, ``dir``, ``scripts_dir``, ``runs_dir``, ``data_dir``,
     ``python``, ``directories`` (to create), ``scripts`` (``src``/``dest``), ``data_url``, ``data`` (see
     :func:`data_files`), ``download``, ``run``, ``epochs``, ``limit``, ``device``, ``seed``,
-    ``distributed``.
+    ``distributed``, ``run_id`` (this host's draw: the first host's is the job's), ``timeout``, ``rendezvous``,
+    ``run_as`` (the account the trainers run as, "" for the connecting user) and ``run_prefix`` (the words
+    that start a command as that account).
     """
     os_name = normalise_system(system)
     problems = []
     try:
-        resolved_scope = resolve_scope(scope, system)
+        resolved_scope = resolve_scope(scope, system, env_scope)
     except TrainersPlanError as exc:
         problems.append(str(exc))
         resolved_scope = _AUTO_SCOPE[os_name]
@@ -291,16 +458,14 @@ def plan(
     limit = _as_int(limit, "trainers_limit", 0, problems, "a whole number, 0 (all images) or more")
     seed = _as_int(seed, "trainers_seed", None, problems, "a whole number")
     _as_int(nproc_per_node, "trainers_nproc_per_node", 1, problems, "a whole number, at least 1")
-    _as_int(timeout, "trainers_timeout", 10, problems, "a whole number of seconds, at least 10")
+    timeout = _as_int(timeout, "trainers_timeout", 10, problems, "a whole number of seconds, at least 10")
     device = str(device or "").strip()
     _check_device(device, os_name, problems)
 
     example = _SYSTEM_DIRS[os_name]
     base = None
     if trainers_dir:
-        base = normalise_path(trainers_dir, system)
-        if not base:
-            problems.append(f"trainers_dir ({trainers_dir!r}) must be empty or an absolute path such as {example}.")
+        base = check_dir("trainers_dir", trainers_dir, system, home, problems)
     if not base:
         try:
             base = default_dir(system, resolved_scope, home)
@@ -309,13 +474,10 @@ def plan(
             base = example
     data = None
     if data_dir:
-        data = normalise_path(data_dir, system)
-        if not data:
-            problems.append(
-                f"trainers_data_dir ({data_dir!r}) must be empty or an absolute path such as "
-                f"{join(system, example, 'data', 'mnist')}."
-            )
+        data = check_dir("trainers_data_dir", data_dir, system, home, problems)
     data = data or join(system, base, "data", "mnist")
+    check_rendezvous(master_addr, master_port, problems)
+    account = run_as(user, resolved_scope, system, problems)
 
     sums = data_sha256 or {}
     if not isinstance(sums, dict):
@@ -331,8 +493,16 @@ def plan(
             )
 
     distributed = _as_bool(distributed) and "mnist_cnn" in run
+    rendezvous = None
     if distributed:
         _check_distributed(os_name, host, group, group_systems, problems)
+        check_group(group, host, list(group_systems or {}), inventory_groups, play_hosts, problems)
+        # master_facts None: the caller (a unit test, a check of the variables alone) did not ask for the address.
+        if not problems and (master_facts is not None or str(master_addr or "").strip()):
+            try:
+                rendezvous = rendezvous_endpoint(master_addr, master_port, master_facts, master_interface)
+            except TrainersPlanError as exc:
+                problems.append(str(exc))
 
     if problems:
         raise TrainersPlanError(f"Check the trainers variables{' on ' + host if host else ''}: " + " ".join(problems))
@@ -364,6 +534,11 @@ def plan(
         "device": device,
         "seed": seed,
         "distributed": distributed,
+        "timeout": timeout,
+        "run_id": run_id(),
+        "rendezvous": rendezvous,
+        "run_as": account,
+        "run_prefix": ["runuser", "-u", account, "--"] if account else [],
     }
 
 
@@ -402,4 +577,16 @@ def single_run(host_plan, script, inputs, script_sha1):
         if host_plan["limit"] > 0:
             args += ["--limit", str(host_plan["limit"])]
     argv = [host_plan["python"], join(system, host_plan["scripts_dir"], script + ".py"), *args, "--output", output]
-    return {"key": key, "output": output, "argv": argv}
+    limit = host_limit(system, host_plan.get("timeout", 600))
+    return {"key": key, "output": output, "argv": host_plan.get("run_prefix", []) + limit + argv}
+
+
+def host_limit(system, seconds):
+    """The words that bound a command on the host itself, so that a run whose controller went away still ends:
+    GNU coreutils timeout on Linux (SIGTERM after ``seconds``, SIGKILL 30 s later, exit 124; ``timeout
+    --help`` and https://www.gnu.org/software/coreutils/manual/html_node/timeout-invocation.html).  macOS has
+    no timeout(1) in its base system and Windows none of that kind, so there the task's own timeout is the
+    bound."""
+    if normalise_system(system) != "Linux":
+        return []
+    return ["timeout", "--kill-after=30", str(int(seconds))]

@@ -93,3 +93,20 @@ def test_each_host_keeps_torchrun_output_with_its_rank_s_progress(hosts):
         [path] = host.check_output(f"ls {TRAINERS}/runs/mnist_cnn-ddp-*.log").split()
         log = host.file(path).content_string
         assert re.search(r"^\[mnist_cnn rank [0-2]/3\] epoch 2/2 loss ", log, re.M), (name, log[-2000:])
+
+
+def test_the_trainers_ran_as_the_unprivileged_account_not_root(hosts):
+    # Files a trainer writes belong to the account it ran as; before issue 11 item 9 they were root's.
+    for name, host in hosts.items():
+        account = host.user("torchfleet-trainer")
+        assert account.exists, name
+        assert account.uid != 0, name
+        assert account.shell == "/usr/sbin/nologin", name
+        assert host.file(f"{TRAINERS}/runs").user == "torchfleet-trainer", name
+        written = host.check_output(f"ls {TRAINERS}/runs/linear_regression-*.json {TRAINERS}/runs/mnist_cnn-ddp-*.json")
+        for path in written.split():
+            if not path.endswith(".log"):
+                assert host.file(path).user == "torchfleet-trainer", (name, path)
+        # The scripts and the data stay root's: the account cannot change what it runs.
+        assert host.file(f"{TRAINERS}/scripts/mnist_cnn.py").user == "root", name
+        assert host.file(f"{TRAINERS}/data/mnist").user == "root", name

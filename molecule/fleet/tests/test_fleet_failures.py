@@ -15,7 +15,7 @@ HOSTS = ("tf-fleet-1", "tf-fleet-2", "tf-fleet-3")
 TRAINERS = "/opt/torchfleet/trainers"
 
 
-def _train(repo_root: Path, tmp_path: Path, host_vars: dict, extra: dict) -> subprocess.CompletedProcess:
+def _train(repo_root: Path, tmp_path: Path, host_vars: dict, extra: dict, limit=None) -> subprocess.CompletedProcess:
     inventory = tmp_path / "failure.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": host_vars}}))
     extra = {"trainers_force": True, "trainers_run": ["mnist_cnn"], "trainers_report": False, **extra}
@@ -23,6 +23,7 @@ def _train(repo_root: Path, tmp_path: Path, host_vars: dict, extra: dict) -> sub
         str(Path(sys.executable).with_name("ansible-playbook")),
         *("-i", os.environ["MOLECULE_INVENTORY_FILE"], "-i", str(inventory)),
         *("-e", json.dumps(extra)),
+        *(("--limit", limit) if limit else ()),
         str(repo_root / "playbooks" / "train.yml"),
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
@@ -95,3 +96,45 @@ def test_an_unreachable_host_fails_the_job_naming_it(hosts, tmp_path, stopped_ho
     for name in ("tf-fleet-1", "tf-fleet-2"):
         assert f"{name}: still running after 15 s" in output, output
         assert job_processes(hosts[name]) == [], name
+
+
+# Mistakes that used to end "successfully" having trained nothing, or to wait out trainers_timeout: each now
+# stops before anything starts, and says why.
+
+
+def test_a_misspelled_group_fails_at_once_naming_the_groups(tmp_path, repo_root):
+    result = _train(repo_root, tmp_path, {}, {"trainers_group": "fleeet"})
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output
+    assert "trainers_group (fleeet) is not a group of the inventory" in output, output
+
+
+def test_a_limit_that_cuts_the_group_fails_naming_the_hosts_left_out(tmp_path, repo_root, hosts, job_processes):
+    result = _train(repo_root, tmp_path, {}, {}, limit="tf-fleet-1")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output
+    assert "The play leaves out tf-fleet-2, tf-fleet-3 of trainers_group (fleet)" in output, output
+    assert job_processes(hosts["tf-fleet-1"]) == []
+
+
+@pytest.fixture
+def busy_rendezvous_port(hosts):
+    """Something else listening on tf-fleet-1's rendezvous port for one test."""
+    host = hosts["tf-fleet-1"]
+    listener = "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 29400)); s.listen(); time.sleep(300)"
+    host.check_output(f'nohup python3 -c "{listener}" >/dev/null 2>&1 & echo $! >/tmp/busy-port.pid')
+    yield 29400
+    host.run("kill $(cat /tmp/busy-port.pid); rm -f /tmp/busy-port.pid")
+
+
+def test_a_rendezvous_port_in_use_fails_before_the_launch(
+    tmp_path, repo_root, hosts, job_processes, busy_rendezvous_port
+):
+    result = _train(repo_root, tmp_path, {}, {"trainers_timeout": 60})
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output
+    assert "tf-fleet-1 cannot listen there" in output, output
+    assert "Address already in use" in output, output
+    assert "Nothing was started or removed." in output, output
+    for name, host in hosts.items():
+        assert job_processes(host) == [], name

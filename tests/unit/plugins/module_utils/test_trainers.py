@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
@@ -113,9 +115,9 @@ def test_family_chooses_the_task_files():
 @pytest.mark.parametrize(
     ("system", "given", "expected"),
     [
-        ("Linux", "/srv/trainers/", "/srv/trainers"),
+        ("Linux", "/srv/trainers", "/srv/trainers"),
         ("Darwin", "/Volumes/lab/trainers", "/Volumes/lab/trainers"),
-        ("Win32NT", "D:\\lab\\trainers\\", "D:\\lab\\trainers"),
+        ("Win32NT", "D:\\lab\\trainers", "D:\\lab\\trainers"),
         ("Win32NT", "D:/lab/trainers", "D:\\lab\\trainers"),
         ("Win32NT", "\\\\filer\\lab\\trainers", "\\\\filer\\lab\\trainers"),
     ],
@@ -139,15 +141,17 @@ def test_explicit_trainers_dir_in_the_hosts_own_form(system, given, expected):
     ],
 )
 def test_relative_trainers_dir_is_refused_with_an_example_for_the_os(system, given):
-    example = "C:\\ProgramData" if system == "Win32NT" else "/opt/torchfleet/trainers"
+    # The wording is the collection's one set of path rules (module_utils/_validate.py).
+    advice = "give one with a drive letter, e.g. D:\\torchfleet" if system == "Win32NT" else "/"
     with pytest.raises(tr.TrainersPlanError) as caught:
         make_plan(system, trainers_dir=given)
-    assert f"trainers_dir ({given!r}) must be empty or an absolute path such as {example}" in str(caught.value)
+    assert "trainers_dir=" in str(caught.value)
+    assert advice in str(caught.value)
 
 
 @pytest.mark.parametrize(("system", "given"), [("Linux", "data/mnist"), ("Win32NT", "data\\mnist")])
 def test_relative_data_dir_is_refused(system, given):
-    with pytest.raises(tr.TrainersPlanError, match=r"trainers_data_dir .*must be empty or an absolute path"):
+    with pytest.raises(tr.TrainersPlanError, match=r"trainers_data_dir=.*(is relative|is not a full Windows path)"):
         make_plan(system, data_dir=given)
 
 
@@ -164,7 +168,12 @@ def test_explicit_data_dir_is_used_as_is_and_not_created_without_download():
 
 def test_scripts_per_os_stop_job_only_where_distributed_runs_happen():
     linux = make_plan("Linux")
-    assert [s["src"] for s in linux["scripts"]] == ["linear_regression.py", "mnist_cnn.py", "stop_job.py"]
+    assert [s["src"] for s in linux["scripts"]] == [
+        "linear_regression.py",
+        "mnist_cnn.py",
+        "stop_job.py",
+        "rendezvous_probe.py",
+    ]
     assert linux["scripts"][0]["dest"] == "/opt/torchfleet/trainers/scripts/linear_regression.py"
     windows = make_plan("Win32NT")
     assert [s["src"] for s in windows["scripts"]] == ["linear_regression.py", "mnist_cnn.py"]
@@ -361,6 +370,10 @@ def test_linux_mnist_cnn_run():
     assert run["key"] == key
     assert run["output"] == f"/opt/torchfleet/trainers/runs/mnist_cnn-{key}.json"
     assert run["argv"] == [
+        # Root starts it as the unprivileged account; coreutils timeout ends it on the host even when the
+        # controller is gone (trainers_timeout).
+        *("runuser", "-u", "torchfleet-trainer", "--"),
+        *("timeout", "--kill-after=30", "600"),
         "/opt/torchfleet/envs/pytorch_env/bin/python",
         "/opt/torchfleet/trainers/scripts/mnist_cnn.py",
         "--epochs",
@@ -413,3 +426,246 @@ def test_a_run_needs_an_interpreter_and_a_known_trainer():
         tr.single_run(make_plan(python=""), "mnist_cnn", inputs(), "1")
     with pytest.raises(tr.TrainersPlanError, match="'resnet' is not a trainer"):
         tr.single_run(make_plan(), "resnet", inputs(), "1")
+
+
+# --- Directories the role must never take over (issue 12: trainers_dir "/" made / 0755) --------------------
+
+
+# The rules are module_utils/_validate.py's check_path (one set for the collection); these pin that the
+# trainers plan applies them to both of its directories, with the messages that set gives.
+@pytest.mark.parametrize(
+    ("system", "given", "message"),
+    [
+        ("Linux", "/", "is a system directory"),
+        ("Linux", "/etc", "is a system directory"),
+        ("Linux", "/usr/local", "is a system directory"),
+        ("Linux", "/srv", "is a system directory"),
+        ("Linux", "/home", "is a system directory"),
+        ("Linux", "/home/alice", "is a home directory itself"),
+        ("Linux", "/home/ana/", "is not a normalised path"),
+        ("Linux", "/proc/self", "is inside /proc"),
+        ("Darwin", "/Users/bob", "is a home directory itself"),
+        ("Win32NT", "C:\\", "is a system directory"),
+        ("Win32NT", "C:\\Windows\\Temp", "is a system directory"),
+        ("Win32NT", "c:\\program files", "is a system directory"),
+        ("Win32NT", "C:\\Users\\bob", "is a user profile folder itself"),
+        ("Linux", "/opt/x/../../etc", "is not a normalised path (it resolves to '/etc')"),
+        ("Linux", "/opt/./trainers", "is not a normalised path"),
+        ("Linux", "/opt//trainers", "is not a normalised path"),
+        ("Win32NT", "C:\\lab\\..\\Windows", "is not a normalised path"),
+        ("Linux", "/opt/train\ners", "contains a control character"),
+        ("Linux", "/opt/" + "x" * 256, "has a name over 255 bytes"),
+        ("Linux", "/opt" + "/x" * 2100, "give a path the OS accepts"),
+        # Not a home root's child, but the connecting user's own home: the role would fill it.
+        ("Linux", "/srv/homes/ana", "is the connecting user's home directory itself"),
+    ],
+)
+@pytest.mark.parametrize("variable", ["trainers_dir", "trainers_data_dir"])
+def test_system_home_and_unnormalised_directories_are_refused(system, given, message, variable):
+    option = "trainers_dir" if variable == "trainers_dir" else "data_dir"
+    home = "/srv/homes/ana" if given == "/srv/homes/ana" else HOMES.get(tr.normalise_system(system), "")
+    with pytest.raises(tr.TrainersPlanError, match=variable) as caught:
+        make_plan(system, home=home, **{option: given})
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("system", "given"),
+    [
+        ("Linux", "/opt/torchfleet/trainers"),
+        ("Linux", "/srv/lab/trainers"),
+        ("Linux", "/tmp/bad-mnist"),
+        ("Linux", "/home/ana/trainers"),
+        ("Darwin", "/Users/ana/trainers"),
+        ("Win32NT", "D:\\lab\\trainers"),
+        ("Win32NT", "C:\\ProgramData\\torchfleet\\trainers"),
+    ],
+)
+def test_directories_of_their_own_are_accepted(system, given):
+    assert make_plan(system, trainers_dir=given)["dir"] == given
+
+
+# --- The rendezvous --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("addr", "port", "message"),
+    [
+        ("$(touch /tmp/x)", 29400, "trainers_master_addr='$(touch /tmp/x)' is not a host name or address"),
+        ("10.0.0.1", 70000, "trainers_master_port=70000 is out of range; give a TCP port from 1 to 65535"),
+        ("10.0.0.1", 0, "trainers_master_port=0 is out of range"),
+        ("10.0.0.1", "http", "trainers_master_port='http' is not a whole number"),
+        ("host;rm -rf /", 29400, "is not a host name or address"),
+        # torchrun takes HOST:PORT; a port in the address would make HOST:PORT:PORT.
+        ("10.0.0.1:29400", 29400, "trainers_master_addr='10.0.0.1:29400' is not an IP address"),
+        ("-oProxy", 29400, "is not a host name or address"),
+        ("a" * 64 + ".lab", 29400, "is not a host name or address"),
+    ],
+)
+def test_rendezvous_values_that_are_no_address_or_port_are_refused(addr, port, message):
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan(master_addr=addr, master_port=port)
+    assert message in str(caught.value)
+
+
+def test_the_issue_12_example_names_both_problems():
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan(master_addr="$(touch /tmp/x)", master_port=70000)
+    assert "trainers_master_addr='$(touch /tmp/x)'" in str(caught.value)
+    assert "trainers_master_port=70000" in str(caught.value)
+
+
+FIRST_HOST_FACTS = {
+    "default_ipv4": {"address": "192.168.1.10", "interface": "eth0"},
+    "interfaces": ["lo", "eth0", "lab_net"],
+    "lab_net": {"ipv4": {"address": "10.20.0.1"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("addr", "interface", "endpoint"),
+    [
+        ("", "", "192.168.1.10:29400"),
+        ("", "lab-net", "10.20.0.1:29400"),
+        ("10.20.0.5", "lab-net", "10.20.0.5:29400"),
+        ("gpu-1.lab.example", "", "gpu-1.lab.example:29400"),
+        ("fd00::1", "", "[fd00::1]:29400"),
+    ],
+)
+def test_the_rendezvous_endpoint_prefers_the_named_address_then_the_lab_interface(addr, interface, endpoint):
+    found = tr.rendezvous_endpoint(addr, 29400, FIRST_HOST_FACTS, interface)
+    assert found["endpoint"] == endpoint
+
+
+def test_an_interface_without_an_address_is_refused_listing_the_interfaces():
+    with pytest.raises(tr.TrainersPlanError, match=r"trainers_master_interface \('ib0'\).*lab_net, lo"):
+        tr.rendezvous_endpoint("", 29400, FIRST_HOST_FACTS, "ib0")
+
+
+def test_run_ids_are_unguessable_and_differ_per_draw():
+    first, second = make_plan()["run_id"], make_plan()["run_id"]
+    assert first != second
+    assert re.fullmatch(r"torchfleet-[0-9a-f]{32}", first)
+
+
+# --- Scope follows the environment (issue 11 item 6) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("system", "scope", "env_scope", "resolved", "become"),
+    [
+        ("Linux", "auto", "user", "user", False),
+        ("Linux", "auto", "system", "system", True),
+        ("Darwin", "auto", "system", "system", True),
+        ("Linux", "auto", "", "system", True),
+        ("Linux", "auto", "auto", "system", True),
+        # An explicit scope is the user's choice and wins.
+        ("Linux", "system", "user", "system", True),
+    ],
+)
+def test_auto_scope_follows_the_environments_scope(system, scope, env_scope, resolved, become):
+    plan = make_plan(system, scope=scope, env_scope=env_scope)
+    assert (plan["scope"], plan["become"]) == (resolved, become)
+
+
+# --- The group of a distributed run (issue 11 item 10) ---------------------------------------------------
+
+FLEET = {"gpu-1": "Linux", "gpu-2": "Linux", "gpu-3": "Linux"}
+
+
+def test_a_misspelled_group_is_refused_with_the_closest_name():
+    with pytest.raises(tr.TrainersPlanError, match=r"trainers_group \('fleeet'\) is not a group.*Did you mean fleet\?"):
+        make_plan(
+            host="gpu-1",
+            distributed=True,
+            group="fleeet",
+            group_systems={},
+            inventory_groups=["all", "ungrouped", "fleet"],
+            play_hosts=list(FLEET),
+        )
+
+
+def test_a_limit_that_cuts_the_group_is_refused_naming_the_hosts_left_out():
+    with pytest.raises(tr.TrainersPlanError, match=r"The play leaves out gpu-3 of trainers_group \(fleet\)"):
+        make_plan(
+            host="gpu-1",
+            distributed=True,
+            group="fleet",
+            group_systems=FLEET,
+            inventory_groups=["all", "fleet"],
+            play_hosts=["gpu-1", "gpu-2"],
+        )
+
+
+def test_a_host_outside_the_group_is_refused():
+    with pytest.raises(tr.TrainersPlanError, match=r"login-1 is in the play but not in trainers_group"):
+        make_plan(
+            host="login-1",
+            distributed=True,
+            group="fleet",
+            group_systems=FLEET,
+            inventory_groups=["all", "fleet"],
+            play_hosts=[*FLEET, "login-1"],
+        )
+
+
+def test_the_whole_group_in_the_play_is_planned():
+    plan = make_plan(
+        host="gpu-2",
+        distributed=True,
+        group="fleet",
+        group_systems=FLEET,
+        inventory_groups=["all", "fleet"],
+        play_hosts=list(FLEET),
+    )
+    assert plan["distributed"] is True
+
+
+def test_a_single_run_is_bounded_on_linux_hosts_by_trainers_timeout():
+    run = tr.single_run(
+        make_plan("Linux", scope="user", timeout=45), "linear_regression", inputs(), SCRIPT_SHA1["linear_regression"]
+    )
+    assert run["argv"][:3] == ["timeout", "--kill-after=30", "45"]
+    for system in ("Darwin", "Win32NT"):
+        other = tr.single_run(make_plan(system), "linear_regression", inputs(), SCRIPT_SHA1["linear_regression"])
+        assert other["argv"][0] != "timeout"
+
+
+# --- The account the trainers run as (issue 11 item 9) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("system", "scope", "user", "run_as"),
+    [
+        ("Linux", "system", "torchfleet-trainer", "torchfleet-trainer"),
+        ("Linux", "auto", "lab_train", "lab_train"),
+        # The connecting user's own scope: nobody else is involved.
+        ("Linux", "user", "torchfleet-trainer", ""),
+        ("Darwin", "auto", "torchfleet-trainer", ""),
+        ("Win32NT", "system", "torchfleet-trainer", ""),
+    ],
+)
+def test_system_scope_on_linux_runs_as_the_unprivileged_account(system, scope, user, run_as):
+    plan = make_plan(system, scope=scope, user=user)
+    assert plan["run_as"] == run_as
+    assert plan["run_prefix"] == (["runuser", "-u", run_as, "--"] if run_as else [])
+    run = tr.single_run(plan, "mnist_cnn", inputs(), SCRIPT_SHA1["mnist_cnn"])
+    assert run["argv"][: len(plan["run_prefix"])] == plan["run_prefix"]
+
+
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        ("root", "the trainers never run as root"),
+        ("", "trainers_user ('') must be an account name"),
+        ("Alice", "must be an account name"),
+        ("ana;id", "must be an account name"),
+        ("-oops", "must be an account name"),
+        ("x" * 33, "must be an account name"),
+        (0, "must be an account name"),
+    ],
+)
+def test_root_and_names_that_are_no_account_are_refused(user, message):
+    with pytest.raises(tr.TrainersPlanError) as caught:
+        make_plan("Linux", scope="system", user=user)
+    assert message in str(caught.value)
