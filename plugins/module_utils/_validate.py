@@ -469,7 +469,9 @@ _PEP508_EXTRAS = rf"(?:\s*\[\s*(?:{_PEP508_NAME}(?:\s*,\s*{_PEP508_NAME})*)?\s*\
 _PEP508_VERSION_ONE = r"(?:===|==|!=|<=|>=|~=|<|>)\s*[A-Za-z0-9_.*+!-]+"
 _PEP508_VERSIONS = rf"{_PEP508_VERSION_ONE}(?:\s*,\s*{_PEP508_VERSION_ONE})*"
 _PEP508_RE = re.compile(
-    rf"^(?P<name>{_PEP508_NAME}){_PEP508_EXTRAS}\s*(?:(?P<spec>\(\s*{_PEP508_VERSIONS}\s*\)|{_PEP508_VERSIONS})|@\s*(?P<url>\S+)\s*(?=;|$))?\s*(?:;(?P<marker>[^;]*))?$"
+    rf"^(?P<name>{_PEP508_NAME}){_PEP508_EXTRAS}\s*"
+    rf"(?:(?P<spec>\(\s*{_PEP508_VERSIONS}\s*\)|{_PEP508_VERSIONS})|@\s*(?P<url>\S+)\s*(?=;|$))?"
+    r"\s*(?:;(?P<marker>[^;]*))?$"
 )
 _MARKER_RE = re.compile(r"^[A-Za-z0-9_.\s'\"()<>=!~,*+-]*$")
 

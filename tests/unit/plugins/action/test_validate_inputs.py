@@ -41,13 +41,12 @@ def run(role, task_vars, shell_family="sh", templar=None):
 
 
 def test_every_refusal_is_one_line_of_one_failure_naming_the_host():
-    result, _ = run("trainers", {"trainers_dir": "/", "trainers_master_addr": "$(touch /tmp/x)",
-                                 "trainers_master_port": 70000})  # fmt: skip
+    bad = {"trainers_dir": "/", "trainers_master_addr": "$(touch /tmp/x)", "trainers_master_port": 70000}
+    result = run("trainers", bad)[0]
     assert result["failed"] is True
     lines = result["msg"].splitlines()
     assert lines[0] == "3 inputs of the trainers role refused; nothing was changed on node1:"
-    assert [line.split("=")[0] for line in lines[1:]] == ["- trainers_dir", "- trainers_master_addr",
-                                                          "- trainers_master_port"]  # fmt: skip
+    assert [line.split("=")[0][2:] for line in lines[1:]] == list(bad)
     assert result["problems"] == [line[2:] for line in lines[1:]]
     assert result["changed"] is False
 
@@ -64,7 +63,7 @@ def test_the_raw_float_is_refused_although_role_argument_validation_passes_it():
     checked = ArgumentSpecValidator(spec).validate({"pytorch_version": 2.1}, validate_role_argument_spec=True)
     assert checked.error_messages == [] and checked.validated_parameters["pytorch_version"] == "2.1"
     # ... while the play's variable, templated by Ansible's own templar, is still the float the action refuses.
-    result, _ = run("pytorch_env", {"pytorch_version": 2.1}, templar=Templar(loader=DataLoader(), variables={}))
+    result = run("pytorch_env", {"pytorch_version": 2.1}, templar=Templar(loader=DataLoader(), variables={}))[0]
     assert result["problems"] == [
         "pytorch_version=2.1 is a number, not a string (YAML reads an unquoted 2.10 as the number 2.1); "
         'quote it: pytorch_version: "...".'
@@ -75,12 +74,12 @@ def test_templates_are_evaluated_before_the_rules():
     templar = Templar(loader=DataLoader(), variables={"base": "/opt/x/../../etc"})
     # Values read from inventory and vars files are trusted templates (ansible-core 2.19 data tagging).
     task_vars = {"trainers_dir": trust_as_template("{{ base }}"), "base": "/opt/x/../../etc"}
-    result, _ = run("trainers", task_vars, templar=templar)
+    result = run("trainers", task_vars, templar=templar)[0]
     assert "trainers_dir='/opt/x/../../etc' is not a normalised path" in result["msg"]
 
 
 def test_a_template_that_cannot_be_evaluated_is_named():
-    result, _ = run("trainers", {"trainers_dir": "{{ undefined_thing }}"})
+    result = run("trainers", {"trainers_dir": "{{ undefined_thing }}"})[0]
     assert result["problems"] == [
         "trainers_dir cannot be evaluated ('undefined_thing' is undefined); fix its template."
     ]
@@ -109,9 +108,9 @@ def test_misspelled_variables_are_errors_when_strict(strict):
 
 
 def test_windows_paths_by_facts_or_by_shell():
-    by_facts, _ = run("miniconda", {"miniconda_prefix": "C:\\Users\\alice", "ansible_facts": {"os_family": "Windows"}})
-    by_shell, _ = run("miniconda", {"miniconda_prefix": "C:\\Users\\alice"}, shell_family="powershell")
-    posix, _ = run("miniconda", {"miniconda_prefix": "C:\\Users\\alice", "ansible_facts": {"os_family": "Debian"}})
+    by_facts = run("miniconda", {"miniconda_prefix": "C:\\Users\\alice", "ansible_facts": {"os_family": "Windows"}})[0]
+    by_shell = run("miniconda", {"miniconda_prefix": "C:\\Users\\alice"}, shell_family="powershell")[0]
+    posix = run("miniconda", {"miniconda_prefix": "C:\\Users\\alice", "ansible_facts": {"os_family": "Debian"}})[0]
     assert "is a user profile folder itself" in by_facts["msg"]
     assert by_facts["problems"] == by_shell["problems"]
     assert "it must be an absolute path" in posix["msg"]
