@@ -51,6 +51,11 @@ def pytorch_env_build_mismatch(compute, version, cuda=None, hip=None):
     return pe.build_mismatch(compute, version, cuda, hip)
 
 
+def pytorch_env_reinstall_needed(compute, stdout):
+    # stdout: what the plan's read_build script printed in the environment ('' when it did not run).
+    return pe.reinstall_needed(compute, stdout)
+
+
 def sha256sum_digest(text, filename=None):
     try:
         return pe.sha256_from_record(text, filename)
@@ -67,4 +72,5 @@ class FilterModule:
             "pytorch_env_check_inputs": pytorch_env_check_inputs,
             "pytorch_env_install_plan": pytorch_env_install_plan,
             "pytorch_env_build_mismatch": pytorch_env_build_mismatch,
+            "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,
         }

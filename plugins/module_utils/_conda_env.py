@@ -34,6 +34,7 @@ ARGUMENT_SPEC = {
     "pip_requirements": {"type": "list", "elements": "str", "default": []},
     "pip_index_url": {"type": "str"},
     "pip_build_index_url": {"type": "str"},
+    "pip_reinstall": {"type": "bool", "default": False},
     "pip_extra_index_urls": {"type": "list", "elements": "str", "default": []},
     "pip_trusted_hosts": {"type": "list", "elements": "str", "default": []},
     "pip_extra_args": {"type": "list", "elements": "str", "default": []},
@@ -108,12 +109,14 @@ PIP_LAUNCHER = (
 
 
 def pip_command(params, prefix, requirements, system, dry_run=False, index_url=None, extra_index_urls=None,
-                no_deps=False):  # fmt: skip
+                no_deps=False, force=False):  # fmt: skip
     # python -c LAUNCHER pip install ...: sys.argv is ['-c', 'pip', 'install', ...]; the launcher drops '-c'.
     cmd = [_conda.env_python_path(prefix, system), "-c", PIP_LAUNCHER, "pip", "install", "--isolated", "--no-input"]
     cmd.append("--disable-pip-version-check")
     if dry_run:
         cmd.append("--dry-run")
+    if force:
+        cmd.append("--force-reinstall")
     if no_deps:
         cmd.append("--no-deps")
     index_url = params["pip_index_url"] if index_url is None else index_url
@@ -141,13 +144,18 @@ def pip_commands(params, prefix, requirements, system):
     """
     build = params.get("pip_build_index_url")
     general = params["pip_index_url"]
+    # pip_reinstall: the requirements are met by another build (a local label pip ignores); --force-reinstall
+    # replaces them, --no-deps keeps it from reinstalling every dependency too.
+    force = bool(params.get("pip_reinstall"))
     if not build or build == general:
-        return [pip_command(params, prefix, requirements, system)]
-    extra = [build] + [u for u in params["pip_extra_index_urls"] if u != build]
-    return [
-        pip_command(params, prefix, requirements, system, index_url=build, extra_index_urls=[], no_deps=True),
-        pip_command(params, prefix, requirements, system, extra_index_urls=extra),
-    ]
+        if not force:
+            return [pip_command(params, prefix, requirements, system)]
+        build = general
+    extra = [u for u in [build, *params["pip_extra_index_urls"]] if u and u != general]
+    extra = [u for i, u in enumerate(extra) if u not in extra[:i]]
+    first = pip_command(params, prefix, requirements, system, index_url=build, extra_index_urls=[], no_deps=True,
+                        force=force)  # fmt: skip
+    return [first, pip_command(params, prefix, requirements, system, extra_index_urls=extra)]
 
 
 # --------------------------------------------------------------------------------------------------- logic
@@ -291,7 +299,8 @@ class CondaEnv:
         if requirements:
             if not check and (created or installed):
                 current = _conda.packages_from_list(self.list_packages(prefix))
-            unmet = [r for r in requirements if not _conda.requirement_satisfied(r, current)]
+            unmet = [r for r in requirements if params.get("pip_reinstall")
+                     or not _conda.requirement_satisfied(r, current)]  # fmt: skip
             if unmet and check:
                 unparsable = [r for r in unmet if _conda.parse_requirement(r) is None]
                 if created or len(unparsable) < len(unmet):

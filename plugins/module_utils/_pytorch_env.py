@@ -37,6 +37,7 @@ account's rights apply there (WinRM/SSH sessions of an administrator), and sudo 
 
 from __future__ import annotations
 
+import json
 import ntpath
 import posixpath
 import re
@@ -581,7 +582,8 @@ def install_plan(env, build, packages, index, general_index, extra_packages=(), 
     label = expected_label(build.get("compute"), env["system"], env.get("machine"), index == general_index, user_index)
     wanted = [name for name in TORCH_FAMILY if name in (packages or ())]
     requirements = pinned_requirements(build, wanted, label)
-    plan = {"label": label, "requirements": requirements, "uv_venv": None, "uv_torch": None, "uv_extra": None}
+    plan = {"label": label, "requirements": requirements, "uv_venv": None, "uv_torch": None, "uv_extra": None,
+            "read_build": READ_BUILD_SCRIPT, "uv_reinstall": uv_reinstall_args(wanted)}  # fmt: skip
     uv = env.get("uv")
     if uv:
         plan["uv_venv"] = uv_command(
@@ -598,3 +600,52 @@ def install_plan(env, build, packages, index, general_index, extra_packages=(), 
                 uv["exe"], env["python"], list(extra_packages), None, general_index, env["system"], dry_run
             )
     return plan
+
+
+# Where the label is not known, the build of an installed torch is read from its torch/version.py without
+# importing torch (find_spec does not run the package); the assignments there are literals, some annotated
+# (cuda: Optional[str] = '12.8'), as setup.py / tools/generate_torch_version.py of pytorch/pytorch write them.
+READ_BUILD_SCRIPT = """\
+import ast, importlib.util, json, os
+spec = importlib.util.find_spec('torch')
+found = {}
+if spec is not None and spec.submodule_search_locations:
+    path = os.path.join(list(spec.submodule_search_locations)[0], 'version.py')
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, 'target', None)]
+        target = targets[0] if len(targets) == 1 else None
+        if isinstance(target, ast.Name) and getattr(node, 'value', None) is not None:
+            try:
+                found[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+print(json.dumps({'version': found.get('__version__'), 'cuda': found.get('cuda'), 'hip': found.get('hip')}))
+"""
+
+
+def installed_build(stdout):
+    """The JSON READ_BUILD_SCRIPT printed, or None when there is no torch (or no answer)."""
+    try:
+        found = json.loads(str(stdout or "").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+    return found if isinstance(found, dict) and found.get("version") else None
+
+
+def reinstall_needed(compute, stdout):
+    """Whether the torch in the environment is another build than ``compute`` ('' when not, else the reason)."""
+    found = installed_build(stdout)
+    if not found:
+        return ""
+    return build_mismatch(compute, found.get("version"), found.get("cuda"), found.get("hip"))
+
+
+def uv_reinstall_args(packages):
+    """uv's way to replace installed packages that already satisfy their requirement."""
+    args = []
+    for name in TORCH_FAMILY:
+        if name in (packages or ()):
+            args += ["--reinstall-package", name]
+    return args

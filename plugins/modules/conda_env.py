@@ -82,6 +82,14 @@ options:
         with this index as an extra one. pip searches every index for every name, so a higher version on the
         general index could otherwise replace them (dependency confusion).
     type: str
+  pip_reinstall:
+    description:
+      - Install O(pip_requirements) again even where they are met, replacing them (C(--force-reinstall --no-deps)
+        from O(pip_build_index_url), then their dependencies as usual).
+      - For a torch of another build whose version still meets the requirement (PEP 440 ignores the installed
+        local label when the requirement has none).
+    type: bool
+    default: false
   pip_extra_index_urls:
     description:
       - Extra package indexes (C(pip --extra-index-url)), in order.

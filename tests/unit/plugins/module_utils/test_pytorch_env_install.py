@@ -203,3 +203,64 @@ def test_pip_installs_the_build_from_its_index_alone_then_the_dependencies():
 def test_uv_pythons_of_a_system_environment_go_to_a_shared_directory(host, scope, expected):
     layout = pe.layout(host, "lab", manager="uv", scope=scope, uv_version="0.13.9", uv_base_url="http://m/uv")
     assert layout["uv"]["python_install_dir"] == expected
+
+
+def test_pip_reinstall_forces_the_first_run_only():
+    params = {key: spec.get("default") for key, spec in ce.ARGUMENT_SPEC.items()}
+    params.update(pip_index_url="https://pypi.org/simple", pip_reinstall=True)
+    first, second = ce.pip_commands(params, "/opt/c/envs/lab", ["torch==2.13.0"], "Linux")
+    assert first[-5:] == ["--force-reinstall", "--no-deps", "--index-url", "https://pypi.org/simple", "torch==2.13.0"]
+    assert "--force-reinstall" not in second and "--extra-index-url" not in second
+
+
+def test_a_satisfied_requirement_is_installed_again_when_asked():
+    class Host:
+        system = "Linux"
+        check_mode = False
+
+        def __init__(self):
+            self.calls = []
+
+        def run(self, argv, read_only=True):
+            self.calls.append(argv)
+            if argv[1:2] == ["env"]:
+                return 0, '{"envs": ["/opt/c", "/opt/c/envs/lab"]}', ""
+            if argv[1:2] == ["list"]:
+                return 0, '[{"name": "pip", "version": "24.2"}, {"name": "torch", "version": "2.13.0"}]', ""
+            return 0, "Successfully installed torch-2.13.0\n", ""
+
+        @staticmethod
+        def is_file(path):
+            return True
+
+        @staticmethod
+        def usable_dir(path):
+            return True
+
+        @staticmethod
+        def abspath(path):
+            return path
+
+    params = {key: spec.get("default") for key, spec in ce.ARGUMENT_SPEC.items()}
+    params.update(prefix="/opt/c/envs/lab", pip_requirements=["torch==2.13.0"], pip_index_url="https://pypi.org/simple")
+    host = Host()
+    assert ce.CondaEnv(params, host, "/opt/c/bin/conda").run()["changed"] is False
+    host = Host()
+    result = ce.CondaEnv(dict(params, pip_reinstall=True), host, "/opt/c/bin/conda").run()
+    assert result["changed"] is True
+    assert any("--force-reinstall" in call for call in host.calls)
+
+
+@pytest.mark.parametrize(
+    ("stdout", "reason"),
+    [
+        ('{"version": "2.13.0+cu128", "cuda": "12.8", "hip": null}\n', "is the cu128 build, not cpu"),
+        ('{"version": "2.13.0", "cuda": null, "hip": null}\n', ""),
+        ('{"version": null, "cuda": null, "hip": null}\n', ""),  # no torch yet
+        ("", ""),  # the read did not run
+        ("Traceback (most recent call last):\n", ""),
+    ],
+)
+def test_reinstall_needed_reads_the_script_output(stdout, reason):
+    found = FILTERS["pytorch_env_reinstall_needed"]("cpu", stdout)
+    assert (reason in found) if reason else found == ""

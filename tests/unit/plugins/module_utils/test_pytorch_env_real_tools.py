@@ -243,6 +243,41 @@ def test_pip_replaces_the_installed_torch_when_the_build_changes(env, indexes, t
     assert not ce._conda.requirement_satisfied("torch===2.13.0", {"torch": "2.13.0+cpu"})
 
 
+def test_another_build_is_replaced_where_no_label_can_be_pinned(env, indexes, tmp_path):
+    """Linux aarch64: the bare pin ==2.13.0 is met by PyPI's CUDA wheel; the build torch reports decides."""
+    environ = clean_environ(tmp_path)
+    arm = dict(env, machine="aarch64")
+    pypi = pe.install_plan(arm, dict(BUILD, compute="cu128"), packages=["torch"], index=indexes["general"],
+                           general_index=indexes["general"])  # fmt: skip
+    run(pypi["uv_torch"], environ)
+    assert installed(env)["cuda"] == "12.8"
+
+    plan = pe.install_plan(arm, dict(BUILD, compute="cpu"), packages=["torch"], index=indexes["bare"],
+                           general_index=indexes["general"])  # fmt: skip
+    assert plan["label"] is None and plan["requirements"] == ["torch==2.13.0"]
+    # The pin alone keeps the CUDA wheel: PEP 440 equality, and the same version.
+    run(plan["uv_torch"], environ)
+    assert installed(env)["origin"] == "general"
+    # What the role runs first: the script reads torch/version.py without importing torch.
+    read = run([env["python"], "-c", plan["read_build"]], environ).stdout
+    assert json.loads(read) == {"version": "2.13.0", "cuda": "12.8", "hip": None}
+    assert pe.reinstall_needed("cpu", read) == "torch 2.13.0 is a CUDA 12.8 build, not cpu"
+    run(plan["uv_torch"] + plan["uv_reinstall"], environ)
+    assert installed(env) == {"torch": "2.13.0", "cuda": None, "origin": "build", "fakedep": "general"}
+    assert pe.reinstall_needed("cpu", run([env["python"], "-c", plan["read_build"]], environ).stdout) == ""
+
+    # pip (conda_env's pip_reinstall), back to the CUDA wheel from the general index.
+    params = dict(pip_params(indexes["general"], indexes["general"]), pip_reinstall=True)
+    for argv in ce.pip_commands(params, env["prefix"], ["torch==2.13.0"], "Linux"):
+        run(argv, environ)
+    assert installed(env)["origin"] == "general" and installed(env)["cuda"] == "12.8"
+
+
+def test_the_read_script_finds_no_torch_in_an_empty_environment(env, tmp_path):
+    read = run([env["python"], "-c", pe.READ_BUILD_SCRIPT], clean_environ(tmp_path)).stdout
+    assert pe.installed_build(read) is None and pe.reinstall_needed("cpu", read) == ""
+
+
 # -------------------------------------------------------------------- item 3: build index first, no confusion
 def test_uv_takes_torch_from_the_build_index_and_the_missing_dependency_from_the_general_one(env, indexes, tmp_path):
     plan = uv_plan(env, "cpu", indexes["cpu"], indexes["general"])
