@@ -264,3 +264,28 @@ def test_a_satisfied_requirement_is_installed_again_when_asked():
 def test_reinstall_needed_reads_the_script_output(stdout, reason):
     found = FILTERS["pytorch_env_reinstall_needed"]("cpu", stdout)
     assert (reason in found) if reason else found == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "refused"),
+    [
+        ("lab1 pytorch_version=2.10", True),
+        ('lab1 pytorch_version="2.10"', True),
+        ("lab1 pytorch_version='2.10'", True),
+        ("lab1 pytorch_version=\"'2.10'\"", False),
+    ],
+)
+def test_ini_inventory_values_as_ansible_reads_them(tmp_path, line, refused):
+    """The real INI inventory plugin: host-line values go through ast.literal_eval after unquoting."""
+    from ansible.inventory.manager import InventoryManager  # noqa: PLC0415 -- heavy, only here
+    from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415
+
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(line + "\n")
+    value = InventoryManager(loader=DataLoader(), sources=[str(inventory)]).get_host("lab1").vars["pytorch_version"]
+    if refused:
+        assert value == 2.1
+        with pytest.raises(pe.LayoutError, match="quote it"):
+            pe.check_version_text("pytorch_version", value, "2.10")
+    else:
+        assert pe.check_version_text("pytorch_version", value, "2.10") == "2.10"
