@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
 
@@ -68,6 +69,9 @@ def conda_installer(
         info.update(ci.executables(prefix, system))
     except ci.InstallerError as exc:
         raise AnsibleFilterError(str(exc)) from exc
+    # A real Ansible warning (shown once per message, in the play recap's warnings), not a debug line.
+    for warning in info["warnings"]:
+        Display().warning(warning)
     return info
 
 

@@ -8,6 +8,7 @@ The decisions live in module_utils/_pytorch_env.py, where they are unit-tested f
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 
 
@@ -21,9 +22,13 @@ def host_platform(facts):
 def pytorch_env_layout(host, name, verify_device="auto", **options):
     # The role passes pytorch_env_verify_device as verify_device; the other options are layout()'s own.
     try:
-        return pe.layout(host, name, verify=verify_device, **options)
+        env = pe.layout(host, name, verify=verify_device, **options)
     except pe.LayoutError as exc:
         raise AnsibleFilterError(str(exc)) from exc
+    # A real Ansible warning (shown once per message, listed with the play's warnings), not a debug line.
+    for warning in (env.get("uv") or {}).get("warnings", []):
+        Display().warning(warning)
+    return env
 
 
 def pytorch_env_check_inputs(values):

@@ -43,7 +43,7 @@ import posixpath
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer, _mirror
 
 SCOPES = ("auto", "system", "user")
 MANAGERS = ("conda", "uv")
@@ -231,7 +231,26 @@ def sha256_from_record(text, filename=None):
 
 
 # --------------------------------------------------------------------------------------------------- layout
-def _uv(host, scope_dirs, version, install_dir, base_url):
+def _uv_sha256(sums, asset):
+    """The pinned SHA-256 of this host's uv asset from pytorch_env_uv_sha256 (asset file name -> digest), or None."""
+    if sums in (None, ""):
+        return None
+    if not isinstance(sums, dict):
+        raise LayoutError(
+            f"pytorch_env_uv_sha256 must be a mapping of uv release file name to SHA-256 (e.g. {asset}: <64 hex "
+            f"digits>), not {type(sums).__name__}."
+        )
+    for name, digest in sums.items():
+        if not isinstance(digest, str) or not re.match(r"^[0-9A-Fa-f]{64}$", digest.strip()):
+            raise LayoutError(
+                f"pytorch_env_uv_sha256[{name!r}] is not a SHA-256: give the 64 hexadecimal digits of the file's "
+                "published .sha256 (https://github.com/astral-sh/uv/releases)."
+            )
+    digest = sums.get(asset)
+    return digest.strip().lower() if digest else None
+
+
+def _uv(host, scope_dirs, version, install_dir, base_url, sha256=None):
     system, machine = host["system"], host["machine"]
     version = str(version or "")  # YAML may give 0.13 as a number, or null
     target = UV_TARGETS.get((system, machine))
@@ -245,13 +264,21 @@ def _uv(host, scope_dirs, version, install_dir, base_url):
     cache = scope_dirs["cache"]
     unpack_dir = paths.join(cache, f"uv-{version}")
     exe = "uv.exe" if windows else "uv"
+    # A pinned sum checks the file against its publisher; the .sha256 beside it only against the server that
+    # serves both (GitHub upstream, or the mirror).
+    pinned = _uv_sha256(sha256, asset)
+    checksum_url = url + ".sha256"
     info = {
         "version": version,
         "target": target,
         "asset": asset,
         "url": url,
-        "checksum_url": url + ".sha256",
-        "checksum": "sha256:" + url + ".sha256",
+        "sha256": pinned,
+        "checksum_url": checksum_url,
+        "checksum": "sha256:" + (pinned or checksum_url),
+        "warnings": [
+            w for w in [_mirror.sidecar_warning("uv", url, pinned, checksum_url, "pytorch_env_uv_sha256")] if w
+        ],
         "dir": directory,
         "exe": paths.join(directory, exe),
         "cache": cache,
@@ -287,6 +314,7 @@ def layout(
     uv_version="",
     uv_install_dir="",
     uv_base_url="",
+    uv_sha256=None,
     compute=None,
     verify="auto",
 ):
@@ -327,7 +355,7 @@ def layout(
         "pyvenv_cfg": paths.join(env_prefix, "pyvenv.cfg"),
         "record": paths.join(env_prefix, RECORD),
         "conda": conda_exe,
-        "uv": _uv(host, scope_dirs, uv_version, uv_install_dir, uv_base_url) if manager == "uv" else None,
+        "uv": _uv(host, scope_dirs, uv_version, uv_install_dir, uv_base_url, uv_sha256) if manager == "uv" else None,
         "verify_device": verify_device(verify, compute),
     }
     return result

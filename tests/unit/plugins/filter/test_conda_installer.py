@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.filter.conda_installer import FilterModule
 
 conda_installer = FilterModule().filters()["conda_installer"]
@@ -144,3 +145,20 @@ def test_prefix_plan_passes_the_installer_update_option_for_an_empty_directory()
         {"state": "empty", "problems": [], "marker": None}, "miniforge", "26.3.2-3", "Linux", "/opt/miniforge3"
     )
     assert (plan["action"], plan["update"]) == ("install", True)
+
+
+def test_a_plain_http_mirror_without_a_pin_raises_an_ansible_warning(monkeypatch):
+    # Issue 11, item 3: a real warning (Display.warning, listed with the play's warnings), not a debug line.
+    seen = []
+    monkeypatch.setattr(Display, "warning", lambda self, msg, *args, **kwargs: seen.append(msg))
+    conda_installer(
+        "miniforge", "26.3.2-3", "Linux", "x86_64", "/opt/miniforge3", "/var/cache/torchfleet",
+        base_url="http://mirror.lab:8765",
+    )  # fmt: skip
+    assert len(seen) == 1 and "miniconda_installer_sha256" in seen[0]
+    seen.clear()
+    conda_installer(
+        "miniforge", "26.3.2-3", "Linux", "x86_64", "/opt/miniforge3", "/var/cache/torchfleet",
+        base_url="http://mirror.lab:8765", sha256="a" * 64,
+    )  # fmt: skip
+    assert seen == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import FilterModule
 
 FILTERS = FilterModule().filters()
@@ -33,3 +34,18 @@ def test_errors_become_filter_errors_with_the_same_message():
 def test_sha256sum_digest():
     digest = "ab" * 32
     assert FILTERS["sha256sum_digest"](f"{digest} *uv.zip\n", "uv.zip") == digest
+
+
+def test_uv_from_a_plain_http_mirror_without_a_pin_raises_an_ansible_warning(monkeypatch):
+    # Issue 11, item 3: a real warning (Display.warning), not a debug line.
+    seen = []
+    monkeypatch.setattr(Display, "warning", lambda self, msg, *args, **kwargs: seen.append(msg))
+    host = FILTERS["host_platform"]({"system": "Linux", "machine": "x86_64", "user_dir": "/home/ana"})
+    options = {"manager": "uv", "uv_version": "0.13.9", "uv_base_url": "http://mirror.lab:8765/uv"}
+    FILTERS["pytorch_env_layout"](host, "pytorch_env", **options)
+    assert len(seen) == 1 and "pytorch_env_uv_sha256" in seen[0]
+    seen.clear()
+    FILTERS["pytorch_env_layout"](
+        host, "pytorch_env", uv_sha256={"uv-x86_64-unknown-linux-gnu.tar.gz": "a" * 64}, **options
+    )
+    assert seen == []

@@ -106,10 +106,31 @@ def test_known_sum_is_used_for_the_pinned_default():
     assert ci.checksum(info) == "sha256:" + info["sha256"]
 
 
-def test_known_sum_is_not_trusted_for_a_mirror_copy():
+def test_known_sum_still_checks_a_mirror_copy():
+    # The mirror's .sha256 comes from the server it checks; the known sum is the publisher's (issue 11, item 3).
     info = ci.installer("miniconda", "py313_25.11.1-1", "Linux", "x86_64", base_url=MIRROR)
-    assert info["sha256"] is None
+    assert info["url"].startswith(MIRROR + "/")
+    assert info["sha256"] == "e0b10e050e8928e2eb9aad2c522ee3b5d31d30048b8a9997663a8a460d538cef"
+    assert ci.checksum(info) == "sha256:" + info["sha256"]
+    assert info["warnings"] == []
+
+
+def test_plain_http_mirror_without_a_pinned_sum_warns():
+    info = ci.installer("miniconda", "py311_25.11.1-1", "Linux", "x86_64", base_url="http://bob:s3cret@mirror.lab")
     assert ci.checksum(info) == "sha256:" + info["url"] + ".sha256"
+    (warning,) = info["warnings"]
+    assert "plain http" in warning and "miniconda_installer_sha256" in warning
+    assert "s3cret" not in warning and "bob:***@mirror.lab" in warning
+
+
+@pytest.mark.parametrize(
+    ("base_url", "sha256"),
+    [("https://mirror.lab", None), (MIRROR, "a" * 64), (None, None)],
+    ids=["https-mirror", "pinned", "upstream"],
+)
+def test_no_warning_with_https_or_a_pin(base_url, sha256):
+    info = ci.installer("miniforge", "26.3.2-3", "Linux", "x86_64", base_url=base_url, sha256=sha256)
+    assert info["warnings"] == []
 
 
 def test_explicit_sum_wins_and_is_normalised():

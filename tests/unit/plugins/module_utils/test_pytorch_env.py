@@ -129,6 +129,43 @@ def test_linux_uv_system_matches_the_former_role_paths():
     assert layout["verify_device"] == "auto"
 
 
+# Issue 11, item 3: uv's own .sha256 comes from the server it checks, so a sum can be pinned per release file.
+LINUX_UV_ASSET = "uv-x86_64-unknown-linux-gnu.tar.gz"
+
+
+def test_pinned_uv_sum_checks_the_download_on_linux_and_windows():
+    sums = {LINUX_UV_ASSET: "AB" * 32, "uv-x86_64-pc-windows-msvc.zip": "cd" * 32}
+    linux = uv_layout(LINUX, uv_base_url="http://mirror.lab:8765/uv", uv_sha256=sums)["uv"]
+    assert linux["sha256"] == "ab" * 32
+    assert linux["checksum"] == "sha256:" + "ab" * 32
+    assert linux["warnings"] == []
+    assert uv_layout(WINDOWS, uv_sha256=sums)["uv"]["sha256"] == "cd" * 32
+
+
+def test_uv_from_a_plain_http_mirror_without_a_pin_warns():
+    uv = uv_layout(LINUX, uv_base_url="http://mirror.lab:8765/uv", uv_sha256={"uv-other.zip": "ab" * 32})["uv"]
+    assert uv["sha256"] is None
+    assert uv["checksum"] == "sha256:" + uv["url"] + ".sha256"
+    (warning,) = uv["warnings"]
+    assert "plain http" in warning and "pytorch_env_uv_sha256" in warning
+
+
+def test_uv_over_https_without_a_pin_does_not_warn():
+    assert uv_layout(LINUX)["uv"]["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("sums", "message"),
+    [
+        ("ab" * 32, "must be a mapping of uv release file name"),
+        ({LINUX_UV_ASSET: "not-a-digest"}, r"pytorch_env_uv_sha256\['uv-x86_64-unknown-linux-gnu.tar.gz'\]"),
+    ],
+)
+def test_malformed_uv_sums_are_refused(sums, message):
+    with pytest.raises(pe.LayoutError, match=message):
+        uv_layout(LINUX, uv_sha256=sums)
+
+
 def test_linux_uv_user_matches_the_former_role_paths():
     layout = uv_layout(LINUX, scope="user")
     assert layout["become"] is False

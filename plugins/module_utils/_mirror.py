@@ -1,0 +1,32 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What verifies a download, and when the user must hear that it is weak.
+
+A checksum file (``<file>.sha256``, ``SHA256SUMS``) fetched from the server that serves the file proves only that
+the download was not cut short: whoever controls that server, or the network path to it, can change both. Over
+plain ``http`` anyone on the path can. So the roles keep the sums they know even when a mirror is used
+(a mirror serves byte-identical copies of the public files), let the user pin the rest, and warn when a file is
+checked only by a checksum file fetched over plain ``http``.
+
+Standard library only, Python 3.8 syntax: module_utils may be shipped to hosts.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ansible_collections.torchfleet.lab.plugins.module_utils._validate import redact_url
+
+
+def sidecar_warning(what, url, sha256, checksum_url, variable):
+    """A warning (a string) when ``url`` is verified only by ``checksum_url`` and that comes over plain http,
+    else None. ``variable`` names the setting that pins the sum."""
+    if sha256 or not checksum_url:
+        return None
+    if urlsplit(str(checksum_url)).scheme.lower() != "http":
+        return None
+    return (
+        f"{what} ({redact_url(url)}) is checked only against {redact_url(checksum_url)}, which comes over plain "
+        f"http from the same server as the file, so anyone on the network path can replace both. Set {variable} "
+        "to the file's SHA-256 (from its publisher), or serve torchfleet_mirror_url over https."
+    )
