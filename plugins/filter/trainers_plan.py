@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers
 
 
@@ -12,9 +13,13 @@ def trainers_plan(facts, **options):
     if not isinstance(facts, dict):
         raise AnsibleFilterError(f"trainers_plan takes the host's ansible_facts, not {type(facts).__name__}")
     try:
-        return _trainers.plan(facts.get("system"), home=facts.get("user_dir") or "", **options)
+        plan = _trainers.plan(facts.get("system"), home=facts.get("user_dir") or "", **options)
     except (_trainers.TrainersPlanError, TypeError) as exc:
         raise AnsibleFilterError(str(exc)) from exc
+    # A real Ansible warning (shown once per message), not a debug line.
+    for warning in plan.get("warnings", []):
+        Display().warning(warning)
+    return plan
 
 
 def trainers_single_run(host_plan, script, inputs, script_sha1):

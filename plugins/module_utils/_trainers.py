@@ -52,7 +52,7 @@ import json
 import re
 import secrets
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _validate
+from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror, _validate
 
 KNOWN_TRAINERS = ("linear_regression", "mnist_cnn")
 SCOPES = ("auto", "system", "user")
@@ -372,13 +372,15 @@ def _check_distributed(os_name, host, group, group_systems, problems):
         )
 
 
-def data_files(system, data_dir, data_url, sha256):
+def data_files(system, data_dir, data_url, sha256, mirror_copy=False):
     """Each MNIST file: its URL, where it goes, and what verifies it (an explicit sum, the known sum of the
-    public file, or the SHA256SUMS file published beside it)."""
+    public file, or the SHA256SUMS file published beside it). ``mirror_copy``: the URL is torchfleet_mirror_url's
+    copy of the public files, which the known sums still check (the mirror's SHA256SUMS comes from the server it
+    checks); a trainers_data_url the user gives may hold other files, so only its SHA256SUMS or their sums."""
     files = []
     for name in MNIST_FILES:
         explicit = str((sha256 or {}).get(name) or "").strip().lower()
-        known = MNIST_UPSTREAM_SHA256[name] if data_url == MNIST_UPSTREAM else None
+        known = MNIST_UPSTREAM_SHA256[name] if data_url == MNIST_UPSTREAM or mirror_copy else None
         digest = explicit or known
         checksum_url = None if digest else data_url + "SHA256SUMS"
         files.append(
@@ -512,6 +514,12 @@ def plan(
     download = _as_bool(data_download)
     scripts_dir = join(system, base, "scripts")
     runs_dir = join(system, base, "runs")
+    files = data_files(system, data, url, sums, mirror_copy=not str(data_url or "").strip() and bool(mirror_url))
+    unpinned = [f for f in files if not f["sha256"]] if download and "mnist_cnn" in run else []
+    warning = unpinned and _mirror.sidecar_warning(
+        "The MNIST files", url, None, unpinned[0]["checksum_url"], "trainers_data_sha256"
+    )
+    warnings = [warning] if warning else []
     return {
         "system": os_name,
         "family": family(system),
@@ -526,7 +534,8 @@ def plan(
         "directories": [base, scripts_dir, runs_dir] + ([data] if download else []),
         "scripts": [{"src": name, "dest": join(system, scripts_dir, name)} for name in _SCRIPTS[os_name]],
         "data_url": url,
-        "data": data_files(system, data, url, sums),
+        "data": files,
+        "warnings": warnings,
         "download": download and "mnist_cnn" in run,
         "run": run,
         "epochs": epochs,

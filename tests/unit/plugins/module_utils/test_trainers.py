@@ -193,15 +193,27 @@ def test_public_data_is_verified_by_the_known_sums():
 
 
 @pytest.mark.parametrize("mirror", ["http://mirror.lab:8765", "http://mirror.lab:8765/"])
-def test_a_mirror_serves_mnist_verified_by_its_sha256sums(mirror):
+def test_a_mirror_copy_of_mnist_is_still_verified_by_the_known_sums(mirror):
+    # Issue 11, item 3: the mirror's SHA256SUMS comes from the server it checks; the public files' sums do not.
     result = make_plan("Win32NT", mirror_url=mirror)
     assert result["data_url"] == "http://mirror.lab:8765/mnist/"
     last = result["data"][-1]
     assert last["url"] == "http://mirror.lab:8765/mnist/t10k-labels-idx1-ubyte.gz"
-    assert last["sha256"] is None
-    assert last["checksum_url"] == "http://mirror.lab:8765/mnist/SHA256SUMS"
-    assert last["checksum"] == "sha256:http://mirror.lab:8765/mnist/SHA256SUMS"
+    assert last["sha256"] == tr.MNIST_UPSTREAM_SHA256["t10k-labels-idx1-ubyte.gz"]
+    assert last["checksum_url"] is None
+    assert last["checksum"] == "sha256:" + last["sha256"]
     assert last["dest"] == "C:\\ProgramData\\torchfleet\\trainers\\data\\mnist\\t10k-labels-idx1-ubyte.gz"
+    assert result["warnings"] == []
+
+
+def test_unpinned_data_over_plain_http_warns_once_naming_the_variable():
+    result = make_plan("Linux", data_url="http://ann:pw@data.lab/mnist/")
+    assert all(f["checksum"] == "sha256:http://ann:pw@data.lab/mnist/SHA256SUMS" for f in result["data"])
+    (warning,) = result["warnings"]
+    assert "plain http" in warning and "trainers_data_sha256" in warning and "pw@" not in warning
+    pinned = dict.fromkeys(tr.MNIST_FILES, "ab" * 32)
+    assert make_plan("Linux", data_url="http://data.lab/mnist/", data_sha256=pinned)["warnings"] == []
+    assert make_plan("Linux", data_url="https://data.lab/mnist/")["warnings"] == []
 
 
 def test_an_explicit_url_wins_over_the_mirror_and_an_explicit_sum_over_everything():
