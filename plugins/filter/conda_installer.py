@@ -30,8 +30,10 @@ def conda_installer(
     add_to_path=False,
     register_python=False,
     marker=cp.DEFAULT_MARKER,
+    condarc_extra=None,
 ):
     try:
+        ci.check_condarc_extra(condarc_extra)
         info = ci.installer(distribution, version, system, machine, base_url=base_url or None, sha256=sha256)
         scope = ci.resolve_scope(scope, system)
         if not prefix:

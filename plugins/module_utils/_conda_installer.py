@@ -349,6 +349,38 @@ def check_prefix(prefix, system, home=None):
     return prefix
 
 
+# conda reads ssl_verify (alias verify_ssl) as a bool or a string, and turns the strings of
+# conda/auxlib/type_coercion.py BOOLISH_FALSE ('false', 'off', 'n', 'no', 'non', 'none', '') and any number
+# 0 into False, which turns certificate checks off for every channel (conda/base/context.py, ``ssl_verify``
+# and ``ssl_verify_validation``: a string must otherwise be 'truststore' or an existing path).
+_SSL_VERIFY_KEYS = ("ssl_verify", "verify_ssl")
+_FALSE_WORDS = ("false", "off", "n", "no", "non", "none", "", "0", "null", "~")
+
+
+def check_condarc_extra(extra):
+    """Refuse miniconda_condarc_extra settings that turn TLS verification off; return the mapping."""
+    if not isinstance(extra, dict):
+        return extra  # the mapping rule of torchfleet.lab.validate_inputs names that mistake
+    for key in _SSL_VERIFY_KEYS:
+        if key not in extra:
+            continue
+        value = extra[key]
+        off = (
+            value is None
+            or value is False
+            or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0)
+            or (isinstance(value, str) and value.strip().lower() in _FALSE_WORDS)
+        )
+        if off:
+            raise InstallerError(
+                f"miniconda_condarc_extra.{key} is {value!r}, which turns off conda's certificate checks for "
+                "every channel, so anyone on the network path could serve packages that run as this "
+                "installation's owner. Remove it; for an intercepting proxy set miniconda_ssl_ca_bundle to its "
+                "CA bundle (or give ssl_verify: truststore to use the operating system's certificate store)."
+            )
+    return extra
+
+
 def check_cache_dir(cache_dir, system, home=None):
     """Reject a download directory the role must not write into or change the mode of."""
     windows = normalise_os(system) == "Windows"

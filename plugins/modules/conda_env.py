@@ -99,6 +99,11 @@ options:
   pip_trusted_hosts:
     description:
       - Hosts pip trusts without valid HTTPS (C(pip --trusted-host)).
+      - B(Unsafe.) pip then accepts plain http and any certificate from these hosts, so anyone on the network
+        path can serve packages that run as the environment's owner
+        (U(https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-trusted-host)). Prefer an https index
+        whose CA the host trusts; use this only for a host on a network you control, and pin the packages
+        by hash.
     type: list
     elements: str
     default: []

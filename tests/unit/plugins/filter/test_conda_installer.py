@@ -162,3 +162,11 @@ def test_a_plain_http_mirror_without_a_pin_raises_an_ansible_warning(monkeypatch
         base_url="http://mirror.lab:8765", sha256="a" * 64,
     )  # fmt: skip
     assert seen == []
+
+
+def test_ssl_verify_off_in_condarc_extra_stops_the_role_before_any_change():
+    with pytest.raises(AnsibleFilterError, match=r"miniconda_condarc_extra\.ssl_verify is 'no'"):
+        conda_installer(
+            "miniforge", "26.3.2-3", "Linux", "x86_64", "/opt/miniforge3", "/var/cache/torchfleet",
+            condarc_extra={"ssl_verify": "no"},
+        )  # fmt: skip

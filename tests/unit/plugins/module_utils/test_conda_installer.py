@@ -533,3 +533,21 @@ def test_dedicated_cache_directories_pass_and_must_be_absolute():
     assert ci.check_cache_dir("C:\\ProgramData\\torchfleet\\cache", "Win32NT") == "C:\\ProgramData\\torchfleet\\cache"
     with pytest.raises(ci.InstallerError, match="must be an absolute path"):
         ci.check_cache_dir("cache", "Linux")
+
+
+# Issue 11, item 5: the values conda reads as False for ssl_verify (conda/auxlib/type_coercion.py BOOLISH_FALSE,
+# and numbers through bool()), under the key and its alias verify_ssl (conda/base/context.py).
+@pytest.mark.parametrize("key", ["ssl_verify", "verify_ssl"])
+@pytest.mark.parametrize("value", [False, "false", "False", "no", " off ", "n", "none", "", 0, "0", 0.0, None])
+def test_condarc_extra_that_turns_tls_checks_off_is_refused(key, value):
+    with pytest.raises(ci.InstallerError, match=rf"miniconda_condarc_extra\.{key} is .*miniconda_ssl_ca_bundle"):
+        ci.check_condarc_extra({"changeps1": False, key: value})
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"ssl_verify": True}, {"ssl_verify": "truststore"}, {"ssl_verify": "/etc/ssl/certs/lab-ca.pem"},
+     {"changeps1": False, "always_yes": "no"}],
+)  # fmt: skip
+def test_condarc_extra_that_keeps_tls_checks_passes(extra):
+    assert ci.check_condarc_extra(extra) == extra
