@@ -191,7 +191,7 @@ def min_driver(cuda, system):
 
 def minor_compat_driver(cuda, system):
     """Lowest driver that runs a CUDA version under minor-version compatibility (Table 2), or None."""
-    floors = CUDA_MINOR_COMPAT_DRIVER.get(str(cuda).split(".")[0])
+    floors = CUDA_MINOR_COMPAT_DRIVER.get(str(cuda).split(".", 1)[0])
     if floors is None:
         return None
     linux, windows = floors
@@ -325,7 +325,7 @@ def _minor_version_check(host, build, driver, gpus):
     cuda = _cuda_of(build)
     floor = minor_compat_driver(cuda, host.system)
     if floor is None or not driver_at_least(driver, floor):
-        return f"CUDA {cuda.split('.')[0]}.x needs driver >= {floor} even under minor-version compatibility", []
+        return f"CUDA {cuda.split('.', 1)[0]}.x needs driver >= {floor} even under minor-version compatibility", []
     if gpus is None:
         return None, [
             f"no GPU compute capabilities given: not checked that {build} carries machine code for this host's "
@@ -360,9 +360,9 @@ def minor_version_floor(version, system, machine, build, gpu_compute_capabilitie
     floor = minor_compat_driver(_cuda_of(build), host.system)
     if floor is None:
         return None, f"CUDA {_cuda_of(build)} has no minor-version compatibility floor in the data"
-    reason, _ = _minor_version_check(
+    reason = _minor_version_check(
         host, build, parse_driver(floor), parse_compute_capabilities(gpu_compute_capabilities)
-    )
+    )[0]
     return (None, reason) if reason else (floor, None)
 
 
