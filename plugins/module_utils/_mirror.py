@@ -30,3 +30,9 @@ def sidecar_warning(what, url, sha256, checksum_url, variable):
         f"http from the same server as the file, so anyone on the network path can replace both. Set {variable} "
         "to the file's SHA-256 (from its publisher), or serve torchfleet_mirror_url over https."
     )
+
+
+def has_credentials(*urls):
+    """True when any of the URLs (or texts) holds ``scheme://user[:password]@``: the tasks that use it are then
+    ``no_log``, and messages, records and reports show it through :func:`redact_url`."""
+    return any(redact_url(url) != str(url) for url in urls if url)

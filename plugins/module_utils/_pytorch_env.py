@@ -442,8 +442,8 @@ def check_index_url(variable, value):
 
 
 def redact_url(url):
-    """The URL with any password replaced, for messages."""
-    return re.sub(r"(://[^/@:\s]*:)[^/@\s]*@", r"\1***@", str(url))
+    """The URL with any password, or a lone user name (often a token), replaced, for messages."""
+    return _mirror.redact_url(url)
 
 
 def check_inputs(version=None, python="", extra_packages=(), index_url=""):

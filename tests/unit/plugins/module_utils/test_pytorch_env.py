@@ -352,3 +352,10 @@ def test_sha256_from_record(text):
 def test_sha256_from_record_refuses(text):
     with pytest.raises(pe.LayoutError, match="no single SHA-256"):
         pe.sha256_from_record(text, "uv-x86_64-pc-windows-msvc.zip")
+
+
+def test_index_url_messages_hide_a_token_given_as_the_user_name():
+    # Issue 11, item 8: pip takes https://<token>@host/simple; the former redaction hid only user:password.
+    with pytest.raises(pe.LayoutError) as caught:
+        pe.check_index_url("pytorch_env_index_url", "ftp://t0ken-secret@pypi.lab/simple")
+    assert "t0ken-secret" not in str(caught.value) and "ftp://***@pypi.lab/simple" in str(caught.value)
