@@ -7,19 +7,17 @@ templar, with the collection's filters, against a mirror URL that holds a user a
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
+from ansible_collections.torchfleet.lab.plugins.filter.redact import FilterModule
 
-# The roles call the collection's own filters (torchfleet.lab.redact_url): load them from the tree conftest.py
-# puts on sys.path as ansible_collections/torchfleet/lab.
-init_plugin_loader([p for p in sys.path if (Path(p) / "ansible_collections" / "torchfleet" / "lab").is_dir()][:1])
-
+# The roles call the collection's own filters; the unit tests import the collection without Ansible's collection
+# loader (conftest.py), so the templar is handed them under the names the roles use.
+FILTERS = {"torchfleet.lab." + name: func for name, func in FilterModule().filters().items()}
 ROLES = Path(__file__).resolve().parents[3] / "roles"
 SECRET = "s3cr3t-pw"
 MIRROR = f"http://lab:{SECRET}@mirror.lab:8765"
@@ -47,7 +45,9 @@ def _role_vars(role):
 
 def _render(template, **variables):
     trusted = {k: trust_as_template(v) if isinstance(v, str) and "{{" in v else v for k, v in variables.items()}
-    return Templar(loader=DataLoader(), variables=trusted).template(trust_as_template(template))
+    templar = Templar(loader=DataLoader(), variables=trusted)
+    templar.environment.filters.update(FILTERS)
+    return templar.template(trust_as_template(template))
 
 
 def _render_var(role, name, **variables):
