@@ -605,6 +605,7 @@ ROLE_RULES = {
             check_version, pattern=r"^\d+\.\d+\.\d+$", hint="give a uv release such as 0.13.9, quoted"
         ),
         "pytorch_env_uv_install_dir": _rule(check_path),
+        "pytorch_env_uv_sha256": _rule(check_mapping, item=lambda n, v, **c: check_sha256(n, v, optional=False)),
         "pytorch_env_uv_python_downloads": _rule(
             check_text, pattern=r"^(automatic|manual|never)$", hint="give automatic, manual or never"
         ),
