@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.filter.trainers_plan import FilterModule
 
 FILTERS = FilterModule().filters()
@@ -50,3 +51,14 @@ def test_errors_become_filter_errors_with_the_same_message():
         trainers_plan(MAC_FACTS, colour="blue")
     with pytest.raises(AnsibleFilterError, match="trainers_single_run: 'resnet' is not a trainer"):
         trainers_single_run(trainers_plan(MAC_FACTS, python="/x/python"), "resnet", {}, "0")
+
+
+def test_unpinned_data_over_plain_http_raises_an_ansible_warning(monkeypatch):
+    # Issue 11, item 3: a real warning (Display.warning), not a debug line.
+    seen = []
+    monkeypatch.setattr(Display, "warning", lambda self, msg, *args, **kwargs: seen.append(msg))
+    trainers_plan(MAC_FACTS, data_url="http://data.lab/mnist/", python="/opt/env/bin/python")
+    assert len(seen) == 1 and "trainers_data_sha256" in seen[0]
+    seen.clear()
+    trainers_plan(MAC_FACTS, mirror_url="http://mirror.lab:8765", python="/opt/env/bin/python")
+    assert seen == []  # the mirror's copy is checked by the public files' sums
