@@ -35,6 +35,22 @@ def test_driver_packages_are_held(host):
     assert {"nvidia-driver-bin", "libnvidia-ml1", "firmware-nvidia-gsp", "nvidia-kernel-support"} <= held
 
 
+def test_every_installed_package_of_the_branch_is_held(host):
+    # Not only what the role named: every NVIDIA driver package dpkg has at a 535 version (nvidia-modprobe and
+    # nvidia-persistenced come from sources of their own).
+    held = set(host.check_output("apt-mark showhold").split())
+    listing = host.check_output("dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version}\\n'")
+    of_branch = {
+        fields[1]
+        for fields in (line.split() for line in listing.splitlines())
+        if fields[0][:2] in ("ii", "hi")  # "hi": installed and already held
+        and fields[2].startswith(BRANCH)
+        and fields[1].startswith(("nvidia-", "libnvidia-", "libcuda", "firmware-nvidia-", "xserver-xorg-video-nvidia"))
+    }
+    assert len(of_branch) > 10
+    assert of_branch <= held, sorted(of_branch - held)
+
+
 def test_an_upgrade_would_not_touch_the_driver(host):
     simulated = host.run("apt-get -s -o Debug::NoLocking=1 install --only-upgrade nvidia-driver")
     assert simulated.rc == 0, simulated.stderr
@@ -76,7 +92,8 @@ def _converge(*extra: str) -> subprocess.CompletedProcess:
     [
         (["gpu_driver_branch=520"], "use one of 535, 550"),
         (["gpu_driver_branch=580"], "carries driver branch 535, not 580"),
-        (["pytorch_version=2.8.0"], "needs driver >= 560.28.03"),
+        # Every build of 2.15 is CUDA 13.2, which not even minor-version compatibility runs on 535.
+        (["pytorch_version=2.15.0"], "needs driver >= 595.45.04"),
         (["gpu_driver_source=cuda", "gpu_driver_branch=580"], "gpu_driver_cuda_keyring_sha256"),
     ],
     ids=["unknown-branch", "branch-not-in-debian", "branch-too-old-for-pytorch", "unverified-keyring"],
