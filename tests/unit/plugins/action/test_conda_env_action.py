@@ -162,10 +162,9 @@ def test_windows_name_resolves_against_envs_dirs():
         # Only a requirement the module cannot judge: pip --dry-run is asked (read-only), install is not.
         ({"prefix": ENV, "pip_requirements": ["torch @ file:///C:/wheels/torch.whl"]}, {ENV: torch_list()},
          {"pip-dry": (0, "Would install torch-2.13.0\n", "")}, True, ["torch-2.13.0"],
-         [["env", "list", "--json"], ["list", "--json", "-p", ENV], ["-c", PIP_LAUNCHER, "pip", "install",
-                                                                       "--isolated", "--no-input",
-                                                                       "--disable-pip-version-check", "--dry-run",
-                                                                       "torch @ file:///C:/wheels/torch.whl"]]),
+         [["env", "list", "--json"], ["list", "--json", "-p", ENV],
+          ["-c", PIP_LAUNCHER, "pip", "install", "--isolated", "--no-input", "--disable-pip-version-check",
+           "--dry-run", "torch @ file:///C:/wheels/torch.whl"]]),
         ({"prefix": ENV, "pip_requirements": ["torch==2.13.0"]}, {ENV: torch_list()}, {}, False, [],
          [["env", "list", "--json"], ["list", "--json", "-p", ENV]]),
     ],
