@@ -115,26 +115,3 @@ def test_a_limit_that_cuts_the_group_fails_naming_the_hosts_left_out(tmp_path, r
     assert result.returncode != 0, output
     assert "The play leaves out tf-fleet-2, tf-fleet-3 of trainers_group (fleet)" in output, output
     assert job_processes(hosts["tf-fleet-1"]) == []
-
-
-@pytest.fixture
-def busy_rendezvous_port(hosts):
-    """Something else listening on tf-fleet-1's rendezvous port for one test."""
-    host = hosts["tf-fleet-1"]
-    listener = "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 29400)); s.listen(); time.sleep(300)"
-    host.check_output(f'nohup python3 -c "{listener}" >/dev/null 2>&1 & echo $! >/tmp/busy-port.pid')
-    yield 29400
-    host.run("kill $(cat /tmp/busy-port.pid); rm -f /tmp/busy-port.pid")
-
-
-def test_a_rendezvous_port_in_use_fails_before_the_launch(
-    tmp_path, repo_root, hosts, job_processes, busy_rendezvous_port
-):
-    result = _train(repo_root, tmp_path, {}, {"trainers_timeout": 60})
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0, output
-    assert "tf-fleet-1 cannot listen there" in output, output
-    assert "Address already in use" in output, output
-    assert "Nothing was started or removed." in output, output
-    for name, host in hosts.items():
-        assert job_processes(host) == [], name
