@@ -12,6 +12,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
 def conda_installer(
@@ -98,4 +99,4 @@ def conda_prefix_plan(state, distribution, version, system, prefix, upgrade=Fals
 
 class FilterModule:
     def filters(self):
-        return {"conda_installer": conda_installer, "conda_prefix_plan": conda_prefix_plan}
+        return checked_filters({"conda_installer": conda_installer, "conda_prefix_plan": conda_prefix_plan})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.torchfleet.lab.plugins.module_utils import _driver
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
 def driver_plan(facts, **options):
@@ -31,4 +32,7 @@ def driver_mok_state(stdout, stderr="", cert=""):
 
 class FilterModule:
     def filters(self):
-        return {"driver_plan": driver_plan, "driver_holds": driver_holds, "driver_mok_state": driver_mok_state}
+        return checked_filters(
+            {"driver_plan": driver_plan, "driver_holds": driver_holds, "driver_mok_state": driver_mok_state},
+            forwards={"driver_plan": ((_driver.plan, _driver._plan), ("options",))},
+        )

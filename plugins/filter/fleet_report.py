@@ -8,6 +8,7 @@ import html
 import math
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 FORMATS = ("markdown", "html")
 COLUMNS = ("Trainer", "Mode", "Device", "torch", "Epochs", "First loss", "Final loss", "Loss fell", "Test accuracy")
@@ -171,4 +172,4 @@ def fleet_report(entries, report_format="markdown", title="Fleet training report
 
 class FilterModule:
     def filters(self):
-        return {"fleet_report": fleet_report}
+        return checked_filters({"fleet_report": fleet_report})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
 def host_platform(facts):
@@ -70,12 +71,18 @@ def sha256sum_digest(text, filename=None):
 
 class FilterModule:
     def filters(self):
-        return {
-            "host_platform": host_platform,
-            "pytorch_env_layout": pytorch_env_layout,
-            "sha256sum_digest": sha256sum_digest,
-            "pytorch_env_check_inputs": pytorch_env_check_inputs,
-            "pytorch_env_install_plan": pytorch_env_install_plan,
-            "pytorch_env_build_mismatch": pytorch_env_build_mismatch,
-            "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,
-        }
+        return checked_filters(
+            {
+                "host_platform": host_platform,
+                "pytorch_env_layout": pytorch_env_layout,
+                "sha256sum_digest": sha256sum_digest,
+                "pytorch_env_check_inputs": pytorch_env_check_inputs,
+                "pytorch_env_install_plan": pytorch_env_install_plan,
+                "pytorch_env_build_mismatch": pytorch_env_build_mismatch,
+                "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,
+            },
+            forwards={
+                "pytorch_env_layout": ((pe.layout,), ("name", "verify")),
+                "pytorch_env_install_plan": ((pe.install_plan,), ("build",)),
+            },
+        )

@@ -6,6 +6,7 @@ when a task must be ``no_log`` (thin wrappers over module_utils/_mirror.py and _
 from __future__ import annotations
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
 def redact_url(value):
@@ -25,4 +26,4 @@ def url_has_credentials(*urls):
 
 class FilterModule:
     def filters(self):
-        return {"redact_url": redact_url, "url_has_credentials": url_has_credentials}
+        return checked_filters({"redact_url": redact_url, "url_has_credentials": url_has_credentials})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_build import TorchBuildError, resolve
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import DEFAULT_INDEX_BASE
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
 def torch_build(
@@ -36,4 +37,4 @@ def torch_build(
 
 class FilterModule:
     def filters(self):
-        return {"torch_build": torch_build}
+        return checked_filters({"torch_build": torch_build})

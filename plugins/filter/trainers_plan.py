@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
 def trainers_plan(facts, **options):
@@ -31,4 +32,7 @@ def trainers_single_run(host_plan, script, inputs, script_sha1):
 
 class FilterModule:
     def filters(self):
-        return {"trainers_plan": trainers_plan, "trainers_single_run": trainers_single_run}
+        return checked_filters(
+            {"trainers_plan": trainers_plan, "trainers_single_run": trainers_single_run},
+            forwards={"trainers_plan": ((_trainers.plan,), ("home",))},
+        )

@@ -47,7 +47,7 @@ def test_errors_become_filter_errors_with_the_same_message():
         trainers_plan(MAC_FACTS, host="mac1", distributed=True)
     with pytest.raises(AnsibleFilterError, match="ansible_facts"):
         trainers_plan("Linux")
-    with pytest.raises(AnsibleFilterError, match="unexpected keyword"):
+    with pytest.raises(AnsibleFilterError, match="trainers_plan: unknown option 'colour'; its options are: host"):
         trainers_plan(MAC_FACTS, colour="blue")
     with pytest.raises(AnsibleFilterError, match="trainers_single_run: 'resnet' is not a trainer"):
         trainers_single_run(trainers_plan(MAC_FACTS, python="/x/python"), "resnet", {}, "0")

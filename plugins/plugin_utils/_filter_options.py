@@ -1,0 +1,81 @@
+# Copyright: torchfleet.lab contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side helper for the collection's filters: a call with an option the filter does not have, or with
+a value given twice, fails with the filter's name, the closest option and the list of options, instead of
+Python's bare ``TypeError: ... got an unexpected keyword argument``."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+
+from ansible.errors import AnsibleFilterError
+
+
+def _options(signature):
+    params = list(signature.parameters.values())[1:]  # the first one is the value the filter is applied to
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _forwarded(forwards):
+    """The options that a filter taking ``**options`` hands on: those of its targets, less what it sets itself."""
+    targets, exclude = forwards
+    names = []
+    for target in targets:
+        for param in list(inspect.signature(target).parameters.values())[1:]:
+            if param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY) and param.name not in exclude:
+                names.append(param.name)
+    return names
+
+
+def _unknown(signature, kwargs, extra):
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    if takes_any and extra is None:
+        return []  # the filter checks its options itself
+    allowed = set(_options(signature)) | set(extra or ())
+    return [key for key in kwargs if key not in allowed]
+
+
+def _explain(name, signature, args, kwargs, error, extra=None):
+    options = list(dict.fromkeys(_options(signature) + list(extra or ())))
+    known = ", ".join(options) or "none"
+    unknown = _unknown(signature, kwargs, extra)
+    if unknown:
+        lines = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            lines.append(f"{name}: unknown option {key!r}{hint}")
+        return "; ".join(lines) + f"; its options are: {known}"
+    if not args:
+        return f"{name} must be applied to a value ('VALUE | torchfleet.lab.{name}(...)'); its options are: {known}"
+    return f"{name}: {error}; its options are: {known}"
+
+
+def checked(name, func, forwards=None):
+    """``func`` as a filter whose bad call names the filter and its options.
+
+    ``forwards`` is ``(targets, exclude)`` for a filter that passes ``**options`` on to ``targets``: their
+    parameters (after the first, less ``exclude``) are its options too, and any other name is refused here.
+    """
+    signature = inspect.signature(func)
+    extra = _forwarded(forwards) if forwards else None
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise AnsibleFilterError(_explain(name, signature, args, kwargs, exc, extra)) from None
+        if _unknown(signature, kwargs, extra):
+            raise AnsibleFilterError(_explain(name, signature, args, kwargs, None, extra))
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def checked_filters(filters, forwards=None):
+    """A FilterModule's mapping with every filter wrapped by :func:`checked` (``forwards`` by filter name)."""
+    forwards = forwards or {}
+    return {name: checked(name, func, forwards.get(name)) for name, func in filters.items()}
