@@ -4,12 +4,14 @@ and its options (issue 12: "An unknown filter option gives a raw TypeError")."""
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-FILTER_DIR = Path(__file__).resolve().parents[4] / "plugins" / "filter"
+REPO = Path(__file__).resolve().parents[4]
+FILTER_DIR = REPO / "plugins" / "filter"
 MODULES = sorted(p.stem for p in FILTER_DIR.glob("*.py") if not p.name.startswith("_"))
 
 
@@ -66,3 +68,45 @@ def test_a_good_call_is_passed_through():
 def test_filters_that_hand_on_their_options_check_them_against_their_target(name, option, closest):
     with pytest.raises(AnsibleFilterError, match=rf"unknown option '{option}' \(did you mean {closest}\?\)"):
         FILTERS[name]({}, **{option: 1})
+
+
+def _keyword_names(text, start):
+    """The keyword names of the call whose '(' is at ``start`` in ``text`` (only at the call's own depth)."""
+    depth, names, i = 0, [], start
+    while i < len(text):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return names
+        elif depth == 1:
+            match = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*=(?!=)").match(text, i)
+            if match:
+                names.append(match.group(1))
+                i = match.end()
+                continue
+        i += 1
+    raise AssertionError(f"unbalanced call at {start}")
+
+
+def _role_calls():
+    for path in sorted(list((REPO / "roles").rglob("*.yml")) + list((REPO / "playbooks").glob("*.yml"))):
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(r"torchfleet\.lab\.(\w+)\(", text):
+            yield path.relative_to(REPO), match.group(1), _keyword_names(text, match.end() - 1)
+
+
+ROLE_CALLS = list(_role_calls())
+
+
+def test_the_roles_call_filters():
+    assert {call[1] for call in ROLE_CALLS} >= {"torch_build", "pytorch_env_layout", "driver_plan", "trainers_plan"}
+
+
+@pytest.mark.parametrize(("path", "name", "keywords"), ROLE_CALLS, ids=[f"{call[0]}:{call[1]}" for call in ROLE_CALLS])
+def test_every_option_the_roles_pass_is_one_the_filter_accepts(path, name, keywords):
+    options = FILTERS[name].options
+    assert options is not None, f"{name} takes any option: give it forwards= in its FilterModule"
+    assert set(keywords) <= options, f"{path} passes {sorted(set(keywords) - options)} to {name}"
