@@ -3,7 +3,7 @@
 """Private helpers shared by the conda modules: conda JSON parsing, error messages, requirement checks.
 
 Standard library only; runs on the managed host's Python (3.8+).  The JSON rules follow conda's behaviour as
-recorded in shared/reference/conda.md section 4: old conda (< 23.9) writes NUL-separated progress records before
+seen in conda's source (github.com/conda/conda): old conda (< 23.9) writes NUL-separated progress records before
 the result, and some versions print two documents; errors are ``CondaError.dump_map()`` objects.
 """
 

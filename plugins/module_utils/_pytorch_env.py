@@ -22,7 +22,7 @@ Layout decisions (defaults when the role variables leave them empty):
 - conda environment: CONDA_ROOT/envs/NAME, CONDA_ROOT taken from the conda executable's path
   (ROOT/bin/conda, ROOT\Scripts\conda.exe).
 - interpreter: ENV/bin/python; on Windows conda puts ENV\python.exe, a venv ENV\Scripts\python.exe
-  (shared/reference/conda.md 1.2 and section 5).
+  (docs.conda.io, "Managing environments"; constructor/header.sh).
 
 ``~/.local/bin`` (``%USERPROFILE%\.local\bin``) is where uv's own installers put uv on every OS
 (astral-sh/uv dist-workspace.toml ``install-path``); user data on Windows goes to the non-roaming

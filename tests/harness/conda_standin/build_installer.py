@@ -2,7 +2,7 @@
 """Build the torchfleet.lab conda stand-in installer -- a TEST DOUBLE, not Miniconda or Miniforge.
 
 Writes ``<DIR>/Miniconda3-<version>-<OS>-<arch>.sh`` (or ``Miniforge3-...``), named as upstream names its
-installers (shared/reference/conda.md section 2), plus ``<file>.sha256`` in ``sha256sum`` format, and prints the
+installers (as upstream lists them), plus ``<file>.sha256`` in ``sha256sum`` format, and prints the
 sha256.  The installer is installer_header.sh followed by a base64 tar.gz of payload/ (the stand-in ``conda``
 CLI and the base-environment setup).  The build is reproducible: same inputs, same bytes, same checksum.
 

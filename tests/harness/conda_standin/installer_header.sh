@@ -2,7 +2,7 @@
 # TEST DOUBLE -- NOT A REAL @NAME@ INSTALLER.
 # torchfleet.lab conda stand-in installer (@NAME@ @VERSION@, @OS@-@ARCH@), built by
 # tests/harness/conda_standin/build_installer.py.  It has the interface of a constructor-built .sh installer
-# (shared/reference/conda.md 1.1: options -b -p -u -f -s -h, the "$0 must end in .sh" check, refusal of an
+# (constructor/header.sh in github.com/conda/constructor: options -b -p -u -f -s -h, the "$0 must end in .sh" check, refusal of an
 # existing prefix without -u/-f, no spaces, batch stdout lines, .nonadmin when not root) and lays down the prefix
 # layout of 1.2, but the "base environment" is a Python venv made with the host's python3 and `conda` is the
 # stand-in CLI (payload/conda_standin.py).  Set TORCHFLEET_STANDIN_FAIL_AFTER_UNPACK=1 to simulate an installer

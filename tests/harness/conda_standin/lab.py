@@ -1,6 +1,6 @@
 """Helpers for tests that need the conda stand-in (a TEST DOUBLE, not conda).
 
-Builds and installs the stand-in the way shared/reference/conda.md 1.1 describes a batch install
+Builds and installs the stand-in the way conda/constructor's header.sh describes a batch install
 (``bash <installer>.sh -b -p PREFIX``).
 
 ``install(tmp_dir, flavor)`` builds the stand-in installer and runs it in batch mode, returning the paths the

@@ -1,6 +1,6 @@
 """Tests of the conda stand-in (a TEST DOUBLE for Miniconda/Miniforge, tests/harness/conda_standin).
 
-Each behaviour the stand-in claims from shared/reference/conda.md is checked against a real install made by the
+Each behaviour the stand-in claims from conda's source (cited there) checked against a real install made by the
 stand-in's own installer.  One install per flavour per session keeps this fast (each venv costs ~2-5 s).
 """
 

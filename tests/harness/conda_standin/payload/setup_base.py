@@ -1,7 +1,7 @@
 # TEST DOUBLE -- NOT CONDA.  Second half of the torchfleet.lab conda stand-in installer.
 #
 # The installer script runs this with the freshly made base venv's python after "Installing base environment...".
-# It lays down what a Miniconda/Miniforge prefix holds (shared/reference/conda.md 1.1-1.2): bin/conda and
+# It lays down what a Miniconda/Miniforge prefix holds (conda/constructor header.sh): bin/conda and
 # condabin/conda (the stand-in CLI), conda-meta records for python/pip/conda, a constructor-style
 # conda-meta/history block, .installer.info (constructor >= 3.16 JSON: name, version, platform, type),
 # etc/profile.d/conda.sh, envs/, and for Miniforge the .condarc with channels: [conda-forge].
