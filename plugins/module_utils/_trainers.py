@@ -47,7 +47,6 @@ lists MD5s (f68b3c2d..., d53e105e..., 9fb629c4..., ec29112d...) for the same byt
 
 import difflib
 import hashlib
-import ipaddress
 import json
 import re
 import secrets
@@ -194,17 +193,8 @@ def check_rendezvous(master_addr, master_port, problems):
     (:func:`_validate.check_host`, :func:`_validate.check_port`).  Returns (address, port); the port is 0
     when it is refused."""
     address = master_addr if master_addr is not None else ""
+    # check_host refuses 10.0.0.1:29400, which torchrun would read as HOST:PORT:PORT.
     found = _validate.check_host("trainers_master_addr", address)
-    # check_host lets any run of hex digits, dots and colons pass as IPv6, 10.0.0.1:29400 too; torchrun would
-    # read that as HOST:PORT:PORT.
-    if not found and ":" in str(address):
-        try:
-            ipaddress.IPv6Address(address)
-        except ValueError:
-            found = [
-                f"trainers_master_addr={address!r} is not an IP address or a host name (a port goes in "
-                "trainers_master_port); give the address alone."
-            ]
     port_problems = _validate.check_port("trainers_master_port", master_port)
     problems.extend(found + port_problems)
     port = 0 if port_problems else int(master_port)

@@ -27,6 +27,7 @@ control characters escaped, long values cut) and says what to do:
 """
 
 import difflib
+import ipaddress
 import ntpath
 import posixpath
 import re
@@ -290,9 +291,18 @@ def check_host(name, value, optional=True, **_ctx):
     problems = check_text(name, value, optional=optional, max_length=253, hint=hint)
     if problems or value == "":
         return problems
-    ipv6 = re.match(r"^[0-9A-Fa-f:.]+$", value) and ":" in value
+    # A colon makes an IPv6 address or nothing (10.0.0.1:29400 is an address with a port, which goes in a
+    # variable of its own); four dotted numbers make an IPv4 address or nothing (999.0.0.1 would otherwise
+    # pass as a name of numeric labels, which resolvers read as an address).
+    if ":" in value or re.match(r"^[0-9]+(\.[0-9]+){3}$", value):
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return [_msg(name, value, "is not an IP address or a host name",
+                         "give the address alone (a port goes in a variable of its own)")]  # fmt: skip
+        return []
     label = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    if not ipv6 and not re.match(rf"^{label}(\.{label})*\.?$", value):
+    if not re.match(rf"^{label}(\.{label})*\.?$", value):
         return [_msg(name, value, "is not a host name or address", hint)]
     return []
 
@@ -555,6 +565,7 @@ ROLE_RULES = {
         "miniconda_download_timeout": _rule(check_int, minimum=1),
         "miniconda_download_retries": _rule(check_int, minimum=1, maximum=100),
         "miniconda_download_delay": _rule(check_int, minimum=0, maximum=3600),
+        "miniconda_min_free_mb": _rule(check_int, minimum=0, maximum=1048576),
         "miniconda_upgrade": _BOOL,
         "miniconda_windows_add_to_path": _BOOL,
         "miniconda_windows_register_python": _BOOL,

@@ -374,7 +374,9 @@ def test_bools():
 @pytest.mark.parametrize(
     ("value", "ok"),
     [("10.0.0.1", True), ("node-1.lab.example", True), ("fe80::1", True), ("$(touch /tmp/x)", False),
-     ("host;id", False), ("-oProxyCommand=x", False), ("a" * 300, False), ("", True)],
+     ("host;id", False), ("-oProxyCommand=x", False), ("a" * 300, False), ("", True),
+     # An address with a port, or a malformed one, used to pass as "IPv6" (any run of hex digits, dots, colons).
+     ("10.0.0.1:29400", False), ("fe80::1::2", False), ("999.0.0.1", False), (":::", False), ("::1", True)],
 )  # fmt: skip
 def test_hosts(value, ok):
     assert (v.check_host("trainers_master_addr", value) == []) is ok
