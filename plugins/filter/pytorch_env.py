@@ -53,6 +53,14 @@ def pytorch_env_install_plan(env, build, **options):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def pytorch_env_netrc(urls, python=None):
+    # The netrc text for the credentials in the index URLs; the role writes it only in a no_log task.
+    try:
+        return pe.index_credentials(list(urls or []), python)
+    except pe.LayoutError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 def pytorch_env_build_mismatch(compute, version, cuda=None, hip=None):
     return pe.build_mismatch(compute, version, cuda, hip)
 
@@ -79,6 +87,7 @@ class FilterModule:
                 "pytorch_env_check_inputs": pytorch_env_check_inputs,
                 "pytorch_env_install_plan": pytorch_env_install_plan,
                 "pytorch_env_build_mismatch": pytorch_env_build_mismatch,
+                "pytorch_env_netrc": pytorch_env_netrc,
                 "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,
             },
             forwards={

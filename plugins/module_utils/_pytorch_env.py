@@ -41,7 +41,7 @@ import json
 import ntpath
 import posixpath
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer, _mirror
 
@@ -581,6 +581,104 @@ def uv_command(uv_exe, args, system):
     return ["env", *unset, *argv]
 
 
+# --------------------------------------------------------------------------------------------------- credentials
+# A command line is readable by every local user (ps, /proc/<pid>/cmdline, proc(5)); a process's environment
+# only by its owner and root (/proc/<pid>/environ).  So no URL on an argv built here carries a user or a
+# password: the credentials go into a netrc file in a directory only the running user can read, and the
+# command gets NETRC=<that file> in its environment.  Both tools read it there:
+# - pip: MultiDomainBasicAuth._get_new_credentials asks requests' get_netrc_auth for a URL without credentials
+#   (pypa/pip src/pip/_internal/network/auth.py); get_netrc_auth reads the file NETRC names, else ~/.netrc
+#   (psf/requests src/requests/utils.py get_netrc_auth), whatever --isolated, PIP_CONFIG_FILE or trust_env say;
+#   the machine is matched by host name alone, without the port (urlparse(url).hostname).
+# - uv: "Reading credentials from .netrc files is always enabled. The target file path will be loaded from the
+#   NETRC environment variable if defined" (https://docs.astral.sh/uv/concepts/authentication/http/#netrc-files);
+#   --no-config and the UV_* variables the role removes do not touch it.
+# Both decode the userinfo of a URL (pip: urllib.parse.unquote in src/pip/_internal/utils/misc.py
+# split_auth_from_netloc), so user:p%40ss is the password p@ss, and that decoded value is what goes into netrc.
+#
+# Token quoting: Python's netrc module from 3.10 on and uv's parser (astral-sh/uv crates/uv-netrc/src/netrc.rs,
+# "a translation of the official Python netrc library") read "quoted tokens" with backslash escapes and entries
+# without a password; before 3.10 Python split tokens on white space only, kept quotes and backslashes as they
+# are, and refused an entry without a password (https://docs.python.org/3/library/netrc.html, "Changed in
+# version 3.10").  A plain token (no white space, no backslash, no leading quote) reads the same everywhere.
+_PLAIN_NETRC_TOKEN = re.compile(r'^[^\s"\\][^\s\\]*$')
+
+
+def split_credentials(url):
+    """``(url without user and password, (host, login, password) or None)``; ``password`` is None for a URL that
+    names only a user (a token, as pip allows).  User and password are percent-decoded."""
+    text = str(url or "")
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text, None
+    if "@" not in parts.netloc:
+        return text, None
+    hostport = parts.netloc.rpartition("@")[2]
+    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    login = unquote(parts.username or "")
+    password = None if parts.password is None else unquote(parts.password)
+    return clean, ((parts.hostname or "").lower(), login, password)
+
+
+def _netrc_token(value):
+    if _PLAIN_NETRC_TOKEN.match(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def index_credentials(urls, python=None):
+    """The netrc text for the credentials in ``urls`` ('' when none holds any); raises LayoutError when two URLs
+    give one host different credentials (netrc keys on the host alone), or when ``python`` (the interpreter
+    that runs pip) is older than 3.10 and a credential needs the quoted form or has no password."""
+    found = {}
+    for url in urls:
+        _clean, cred = split_credentials(url)
+        if cred is None:
+            continue
+        host, login, password = cred
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in login + (password or "")):
+            raise LayoutError(f"the credentials in {redact_url(url)} hold a control character; netrc cannot carry it.")
+        if found.setdefault(host, cred) != cred:
+            raise LayoutError(
+                f"{redact_url(url)} gives the host {host} other credentials than another index URL of this run; "
+                "pip and uv look credentials up by host name alone (netrc), so give every index on that host the "
+                "same user and password (pytorch_env_index_url, torchfleet_mirror_url)."
+            )
+    lines = []
+    for host, login, password in found.values():
+        line = f"machine {host} login {_netrc_token(login)}"
+        if password is not None:
+            line += f" password {_netrc_token(password)}"
+        if (
+            python
+            and _python_older(python, (3, 10))
+            and (password is None or line != f"machine {host} login {login} password {password}")
+        ):
+            raise LayoutError(
+                f"the credentials in {redact_url(url_for_host(urls, host))} need a netrc entry that Python "
+                f"{python}'s netrc module (used by pip in the environment) reads differently from Python 3.10 "
+                "and uv: a user without a password, white space, a backslash or a leading double quote. Use a "
+                "user and password without them, Python 3.10 or newer (pytorch_python_version), or "
+                "pytorch_env_manager: uv."
+            )
+        lines.append(line)
+    return "".join(line + "\n" for line in lines)
+
+
+def url_for_host(urls, host):
+    for url in urls:
+        cred = split_credentials(url)[1]
+        if cred and cred[0] == host:
+            return url
+    return ""
+
+
+def _python_older(python, floor):
+    match = re.match(r"^(\d+)\.(\d+)", str(python or ""))
+    return bool(match) and (int(match.group(1)), int(match.group(2))) < floor
+
+
 def uv_install_argv(uv_exe, python, requirements, build_index, general_index, system, dry_run=False):
     """``uv pip install`` taking the build's packages from the build index and the rest from the general one.
 
@@ -606,12 +704,22 @@ def install_plan(env, build, packages, index, general_index, extra_packages=(), 
 
     ``index`` is where the build's packages come from, ``general_index`` PyPI or the mirror's copy of it; when they
     are the same, the build is one PyPI serves itself.
+
+    Every URL in the plan is stripped of its user and password (see the credentials section above): ``index`` and
+    ``general_index`` are those URLs for conda_env, and ``credentials`` says whether the role must hand the tools
+    a netrc (:func:`index_credentials`, which also refuses here, before anything changes, what netrc cannot
+    carry).  The plan holds no secret, so showing it (``-v``) shows none.
     """
+    urls = [index, general_index]
+    index_credentials(urls, build.get("python") if env.get("manager") == "conda" else None)
+    credentials = any(split_credentials(url)[1] for url in urls)
+    index, general_index = split_credentials(index)[0], split_credentials(general_index)[0]
     label = expected_label(build.get("compute"), env["system"], env.get("machine"), index == general_index, user_index)
     wanted = [name for name in TORCH_FAMILY if name in (packages or ())]
     requirements = pinned_requirements(build, wanted, label)
     plan = {"label": label, "requirements": requirements, "uv_venv": None, "uv_torch": None, "uv_extra": None,
-            "read_build": READ_BUILD_SCRIPT, "uv_reinstall": uv_reinstall_args(wanted)}  # fmt: skip
+            "read_build": READ_BUILD_SCRIPT, "uv_reinstall": uv_reinstall_args(wanted),
+            "index": index, "general_index": general_index, "credentials": credentials}  # fmt: skip
     uv = env.get("uv")
     if uv:
         plan["uv_venv"] = uv_command(
