@@ -17,9 +17,10 @@ def driver_plan(facts, **options):
         raise AnsibleFilterError(str(exc)) from exc
 
 
-def driver_holds(plan, dpkg_lines):
-    """The installed packages of the driver to hold, from ``dpkg-query`` lines in ``HOLD_QUERY_FORMAT``."""
-    return _driver.hold_selection(plan, dpkg_lines)
+def driver_holds(plan, dpkg_lines, pending=False):
+    """The installed packages of the driver to hold, from ``dpkg-query`` lines in ``HOLD_QUERY_FORMAT``; with
+    ``pending``, those the role installs that are not installed yet."""
+    return _driver.hold_selection(plan, dpkg_lines, pending=bool(pending))
 
 
 def driver_mok_state(stdout, stderr="", cert=""):
@@ -34,5 +35,5 @@ class FilterModule:
     def filters(self):
         return checked_filters(
             {"driver_plan": driver_plan, "driver_holds": driver_holds, "driver_mok_state": driver_mok_state},
-            forwards={"driver_plan": ((_driver.plan, _driver._plan), ("options",))},
+            forwards={"driver_plan": ((_driver.plan, _driver.PlanInputs), ("options",))},
         )

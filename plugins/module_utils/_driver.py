@@ -48,6 +48,7 @@ Sources (``[V]`` seen in the source; ``[NV]`` inferred, kept only where the role
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _nvidia_pci_ids, _torch_build
@@ -376,7 +377,7 @@ def pytorch_floor(
     def key(item):
         return tuple(int(p) for p in item[0].split("."))
 
-    needs = [(_torch_build.min_driver(f"{b[2:-1]}.{b[-1]}", cpu["system"]), b) for b in builds]
+    needs = [(_torch_build.min_driver(_torch_build.cuda_of(b), cpu["system"]), b) for b in builds]
     minimum, build = min(needs, key=key)
     minor = []
     for b in builds:
@@ -529,7 +530,66 @@ def default_branch(source: str, distribution: str, generation: Dict[str, Any]) -
 
 
 # ---------------------------------------------------------------------------
-# The plan
+# The plan: its inputs, then one step per decision
+
+
+@dataclass
+class PlanInputs:
+    """One host's facts and the role's variables, without their ``gpu_driver_`` prefix.
+
+    ``mirror_url`` is ``torchfleet_mirror_url``; ``pytorch_version`` and ``pytorch_compute`` are the PyTorch
+    build the driver must run.  The fields after ``facts`` are the options of the ``driver_plan`` filter.
+    """
+
+    facts: Dict[str, Any]
+    branch: Any = None
+    kernel_module: str = "auto"
+    source: str = "auto"
+    force: bool = False
+    build_module: str = "auto"
+    pytorch_version: Any = None
+    pytorch_compute: Any = "auto"
+    cuda_keyring_sha256: str = ""
+    debian_mirror: str = "http://deb.debian.org/debian"
+    mok_key: str = ""
+    mok_cert: str = ""
+    windows_version: str = ""
+    windows_installer_url: str = ""
+    windows_installer_sha256: str = ""
+    mirror_url: str = ""
+    cache_dir: str = ""
+
+    def __post_init__(self) -> None:
+        self.facts = self.facts or {}
+
+
+@dataclass
+class _Host:
+    """What the steps read from the facts and have checked so far; ``notes`` collects what the plan says."""
+
+    inputs: PlanInputs
+    system: str
+    family: str
+    gpu: Dict[str, Any]
+    wanted_branch: Optional[int]
+    machine: str = "x86_64"
+    distribution: str = ""
+    major: str = ""
+    generation: Dict[str, Any] = field(default_factory=dict)
+    # torchfleet_mirror_url split into its URL without credentials and those credentials.
+    mirror: Dict[str, str] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def facts(self) -> Dict[str, Any]:
+        return self.inputs.facts
+
+    @property
+    def mirror_url(self) -> str:
+        return self.mirror.get("url", "")
+
+    def compute_capabilities(self) -> List[Any]:
+        return [d.get("compute_capability") for d in nvidia_devices(self.gpu)]
 
 
 def _skip(reason: str, system: str, **extra) -> Dict[str, Any]:
@@ -541,12 +601,12 @@ def _skip(reason: str, system: str, **extra) -> Dict[str, Any]:
 def plan(facts: Dict[str, Any], installed_version: Any = None, changed: bool = False, **options) -> Dict[str, Any]:
     """Everything the role does on one host, or a DriverPlanError naming what to change.
 
-    ``options`` are those of ``_plan`` (the role's variables without their prefix).
+    ``options`` are the fields of :class:`PlanInputs` after ``facts``.
 
     Called again after the install with ``installed_version`` (and whether anything changed), the plan also
     says whether the host must reboot (``reboot``) and checks that the installed driver is of the branch.
     """
-    result = _plan(facts, **options)
+    result = _plan(PlanInputs(facts, **options))
     if installed_version is not None and result["action"] != "skip":
         installed_branch = branch_of(installed_version)
         if installed_version and installed_branch != result["branch"]:
@@ -562,209 +622,222 @@ def plan(facts: Dict[str, Any], installed_version: Any = None, changed: bool = F
     return result
 
 
-def _plan(
-    facts: Dict[str, Any],
-    branch: Any = None,
-    kernel_module: str = "auto",
-    source: str = "auto",
-    force: bool = False,
-    build_module: str = "auto",
-    pytorch_version: Any = None,
-    pytorch_compute: Any = "auto",
-    cuda_keyring_sha256: str = "",
-    debian_mirror: str = "http://deb.debian.org/debian",
-    mok_key: str = "",
-    mok_cert: str = "",
-    windows_version: str = "",
-    windows_installer_url: str = "",
-    windows_installer_sha256: str = "",
-    mirror_url: str = "",
-    cache_dir: str = "",
-) -> Dict[str, Any]:
-    facts = facts or {}
-    system = facts.get("system") or facts.get("os_family") or ""
-    family = facts.get("os_family") or ""
-    gpu = facts.get("torchfleet_gpu") or {}
-    wanted_branch = parse_branch(branch)
+def _plan(inputs: PlanInputs) -> Dict[str, Any]:
+    """The steps in the order their checks must run: nothing after a refusal is looked at."""
+    host = _host(inputs)
+    skip = _skip_host(host)
+    if skip is not None:
+        return skip
+    host.generation = gpu_generation(host.gpu)
+    host.machine = host.facts.get("machine") or "x86_64"
+    # Checked before anything else uses it; from here on only its form without credentials goes into URLs.
+    host.mirror = split_repo_url("torchfleet_mirror_url", inputs.mirror_url) if inputs.mirror_url else {}
+    if host.family == "Windows":
+        return _windows_plan(host)
+    _check_linux_supported(host)
+    result = _linux_result(host, _choose_driver(host), _module_build(host))
+    if host.family == "Debian":
+        _apt_plan(host, result)
+    else:
+        _dnf_plan(host, result)
+    _secure_boot(result, host.gpu, inputs.mok_key, inputs.mok_cert)
+    return result
+
+
+def _host(inputs: PlanInputs) -> _Host:
+    facts = inputs.facts
+    wanted_branch = parse_branch(inputs.branch)
     if wanted_branch is not None and wanted_branch not in KNOWN_BRANCHES:
         raise DriverPlanError(
             f"Driver branch {wanted_branch} is not one this collection knows; use one of {_branches_text()}."
         )
+    return _Host(
+        inputs=inputs,
+        system=facts.get("system") or facts.get("os_family") or "",
+        family=facts.get("os_family") or "",
+        gpu=facts.get("torchfleet_gpu") or {},
+        wanted_branch=wanted_branch,
+    )
 
-    if family == "Darwin" or system == "Darwin":
-        mps = gpu.get("mps_available")
+
+def _skip_host(host: _Host) -> Optional[Dict[str, Any]]:
+    """The plan for a Mac or for a host without an NVIDIA GPU (unless forced); None for any other host."""
+    if "Darwin" in (host.family, host.system):
+        mps = host.gpu.get("mps_available")
         return _skip(
             "macOS needs no GPU driver: PyTorch uses Apple's Metal (MPS) backend, "
             + ("available on this Mac" if mps else "not available on this Mac (Apple silicon and macOS 12.3+ needed)"),
             "Darwin",
             mps_available=mps,
         )
+    has_nvidia = bool(nvidia_devices(host.gpu)) or host.gpu.get("vendor") == "nvidia"
+    if not has_nvidia and not host.inputs.force:
+        vendor = host.gpu.get("vendor") or "unknown"
+        return _skip(f"no NVIDIA GPU (vendor {vendor}); set gpu_driver_force: true to install anyway", host.system)
+    return None
 
-    has_nvidia = bool(nvidia_devices(gpu)) or gpu.get("vendor") == "nvidia"
-    if not has_nvidia and not force:
-        vendor = gpu.get("vendor") or "unknown"
-        return _skip(f"no NVIDIA GPU (vendor {vendor}); set gpu_driver_force: true to install anyway", system)
 
-    generation = gpu_generation(gpu)
-    machine = facts.get("machine") or "x86_64"
-    # Checked before anything else uses it; from here on only its form without credentials goes into URLs.
-    mirror = split_repo_url("torchfleet_mirror_url", mirror_url) if mirror_url else {}
-    mirror_url = mirror.get("url", "")
-    notes: List[str] = []
-
-    if family == "Windows":
-        result = _windows_plan(
-            facts,
-            gpu,
-            wanted_branch,
-            generation,
-            pytorch_version,
-            pytorch_compute,
-            windows_version,
-            windows_installer_url,
-            windows_installer_sha256,
-            mirror_url,
-            cache_dir,
-            notes,
-        )
-        if "installer" in result:
-            from_mirror = not windows_installer_url
-            result["installer"]["url_username"] = mirror.get("login", "") if from_mirror else ""
-            result["installer"]["url_password"] = mirror.get("password", "") if from_mirror else ""
-        return result
-
-    distribution = facts.get("distribution") or ""
-    major = str(facts.get("distribution_major_version") or "")
-    if family not in ("Debian", "RedHat") or major not in SUPPORTED.get(distribution, ()):
+def _check_linux_supported(host: _Host) -> None:
+    host.distribution = host.facts.get("distribution") or ""
+    host.major = str(host.facts.get("distribution_major_version") or "")
+    if host.family not in ("Debian", "RedHat") or host.major not in SUPPORTED.get(host.distribution, ()):
         supported = "; ".join(f"{d} {', '.join(v)}" for d, v in SUPPORTED.items())
         raise DriverPlanError(
-            f"The gpu_driver role supports {supported}, Windows and macOS; this host runs {distribution} {major}. "
-            "Leave it out of the play or install the driver by hand."
+            f"The gpu_driver role supports {supported}, Windows and macOS; this host runs {host.distribution} "
+            f"{host.major}. Leave it out of the play or install the driver by hand."
         )
 
+
+def _choose_driver(host: _Host) -> Dict[str, Any]:
+    """Source, branch and kernel-module flavour, checked against the GPUs and the requested PyTorch."""
+    inputs = host.inputs
     floor = pytorch_floor(
-        pytorch_version, pytorch_compute, "Linux", machine, [d.get("compute_capability") for d in nvidia_devices(gpu)]
+        inputs.pytorch_version, inputs.pytorch_compute, "Linux", host.machine, host.compute_capabilities()
     )
     floor_branch = int(floor["min_driver"].split(".")[0]) if floor else 0
-    if generation.get("newer"):
+    if host.generation.get("newer"):
         floor_branch = max(floor_branch, 536)  # not in driver 535's supported-GPU list: a newer branch
-    chosen_source = choose_source(source, family, distribution, wanted_branch, floor_branch)
-    the_branch = wanted_branch if wanted_branch is not None else default_branch(chosen_source, distribution, generation)
-    if wanted_branch is None:
-        notes.append(f"gpu_driver_branch empty: chose {the_branch}, the newest {chosen_source} branch for these GPUs")
-    check_branch_for_gpu(the_branch, generation)
-    check_branch_for_pytorch(the_branch, floor, "Linux", notes)
-    flavor = choose_flavor(kernel_module, the_branch, generation, notes)
+    source = choose_source(inputs.source, host.family, host.distribution, host.wanted_branch, floor_branch)
+    branch = host.wanted_branch
+    if branch is None:
+        branch = default_branch(source, host.distribution, host.generation)
+        host.notes.append(f"gpu_driver_branch empty: chose {branch}, the newest {source} branch for these GPUs")
+    check_branch_for_gpu(branch, host.generation)
+    check_branch_for_pytorch(branch, floor, "Linux", host.notes)
+    flavor = choose_flavor(inputs.kernel_module, branch, host.generation, host.notes)
+    return {"source": source, "branch": branch, "flavor": flavor, "pytorch": floor}
 
-    container = in_container(facts)
-    build_module = (build_module or "auto").strip().lower()
-    if build_module not in ("auto", "always", "never"):
-        raise DriverPlanError(f"gpu_driver_build_module {build_module!r} is not one of auto, always, never")
-    build = build_module == "always" or (build_module == "auto" and not container)
+
+def _module_build(host: _Host) -> Dict[str, bool]:
+    """Whether DKMS builds the kernel module here: not in a container unless asked (``gpu_driver_build_module``)."""
+    container = in_container(host.facts)
+    wanted = (host.inputs.build_module or "auto").strip().lower()
+    if wanted not in ("auto", "always", "never"):
+        raise DriverPlanError(f"gpu_driver_build_module {wanted!r} is not one of auto, always, never")
+    build = wanted == "always" or (wanted == "auto" and not container)
     if not build:
         why = "in a container, whose kernel is the host's" if container else "gpu_driver_build_module: never"
-        notes.append(
+        host.notes.append(
             f"kernel module not built ({why}): no kernel headers installed, DKMS only registers the module source "
             "and nothing is loaded; the host that runs the kernel needs its own driver"
         )
+    return {"container": container, "build_module": build}
 
-    kernel = facts.get("kernel") or ""
-    result: Dict[str, Any] = {
+
+def _linux_result(host: _Host, driver: Dict[str, Any], module: Dict[str, bool]) -> Dict[str, Any]:
+    """What every Linux plan holds; the package manager's step fills in packages, repository and holds."""
+    build = module["build_module"]
+    kernel = host.facts.get("kernel") or ""
+    return {
         "action": "install",
         "reason": "",
         "system": "Linux",
-        "family": family,
-        "distribution": distribution,
-        "major": major,
-        "source": chosen_source,
-        "branch": the_branch,
-        "flavor": flavor,
-        "container": container,
+        "family": host.family,
+        "distribution": host.distribution,
+        "major": host.major,
+        "source": driver["source"],
+        "branch": driver["branch"],
+        "flavor": driver["flavor"],
+        "container": module["container"],
         "build_module": build,
-        "headers": headers_packages(family, distribution, kernel, machine) if build else [],
+        "headers": headers_packages(host.family, host.distribution, kernel, host.machine) if build else [],
         "pre_packages": [],
         "packages": [],
         "repo": {},
         "blacklist": {"path": BLACKLIST_FILE, "content": BLACKLIST_CONTENT},
         # Without a kernel of its own (container) there is no initramfs to rebuild.
-        "initramfs": (["update-initramfs", "-u"] if family == "Debian" else ["dracut", "--force"]) if build else [],
+        "initramfs": (["update-initramfs", "-u"] if host.family == "Debian" else ["dracut", "--force"])
+        if build
+        else [],
         "persistenced": {
             "dropin": PERSISTENCED_DROPIN,
-            "user": persistenced_user(distribution, chosen_source),
+            "user": persistenced_user(host.distribution, driver["source"]),
         },
-        "pytorch": floor,
-        "notes": notes,
+        "pytorch": driver["pytorch"],
+        "notes": host.notes,
     }
 
-    if family == "Debian":
-        result["hold"] = {"mechanism": "dpkg_selections", "sources": [], "names": []}
-        if chosen_source == "distro" and distribution == "Debian":
-            result["packages"] = debian_distro_packages(the_branch, flavor)
-            codename = facts.get("distribution_release") or "bookworm"
-            if not re.match(r"^[a-z]+$", codename):
-                raise DriverPlanError(f"distribution_release {codename!r} is not a Debian codename.")
-            mirror = split_repo_url("gpu_driver_debian_mirror", debian_mirror)
-            if mirror["login"] and mirror["url"].startswith("http:"):
-                notes.append("gpu_driver_debian_mirror sends its credentials over plain http: use https")
-            result["repo"] = {
-                "kind": "debian-components",
-                "path": DEBIAN_NONFREE_SOURCES,
-                "content": (
-                    f"Types: deb\nURIs: {mirror['url']}\nSuites: {codename} {codename}-updates\n"
-                    "Components: contrib non-free non-free-firmware\n"
-                    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
-                ),
-                # Credentials go to a root-only file apt reads for that host and path (apt_auth.conf(5)).
-                "auth": (
-                    {
-                        "path": DEBIAN_NONFREE_AUTH,
-                        "content": (
-                            f"machine {mirror['machine']} login {mirror['login']} password {mirror['password']}\n"
-                        ),
-                    }
-                    if mirror["login"]
-                    else {}
-                ),
-            }
-            result["hold"]["sources"] = ["nvidia-graphics-drivers"]
-        elif chosen_source == "distro":
-            result["packages"] = ubuntu_distro_packages(the_branch, flavor)
-            result["hold"]["sources"] = [f"nvidia-graphics-drivers-{the_branch}-server"]
-        else:
-            result["pre_packages"], result["packages"] = cuda_apt_packages(the_branch, flavor)
-            result["repo"] = _cuda_keyring(distribution, major, machine, cuda_keyring_sha256, mirror_url)
-            result["repo"]["url_username"] = mirror.get("login", "")
-            result["repo"]["url_password"] = mirror.get("password", "")
-        result["hold"]["names"] = result["pre_packages"] + result["packages"]
-        result["version_query"] = ["dpkg-query", "-W", "-f=${Version}", _version_package(result)]
-    else:
-        result["packages"] = rhel_packages(the_branch, flavor)
-        repo_dir = _cuda_repo_dir(distribution, major, machine)
-        result["repo"] = {
-            "kind": "dnf",
-            "name": "cuda",
-            "baseurl": f"{(mirror_url.rstrip('/') + '/nvidia/repos') if mirror_url else CUDA_REPO_BASE}/{repo_dir}/",
-            "gpgkey": f"{CUDA_REPO_BASE}/{repo_dir}/{CUDA_REPO_GPGKEY}",
-            # dnf reads username/password from the .repo file, which is then written 0600.
-            "username": mirror.get("login", ""),
-            "password": mirror.get("password", ""),
-            "mode": "0600" if mirror.get("login") else "0644",
-            "epel": EPEL_RELEASE_URL.format(major=major),
-            "epel_file": EPEL_RELEASE_URL.format(major=major).rsplit("/", 1)[-1],
-            "epel_key": EPEL_KEY_URL.format(major=major),
-            "epel_fingerprint": EPEL_KEY_FINGERPRINTS[major],
-            # EPEL builds on the repository RHEL calls CodeReady Linux Builder: ``powertools`` on EL8
-            # rebuilds, ``crb`` on EL9 ones (docs.fedoraproject.org/en-US/epel/getting-started/,
-            # wiki.rockylinux.org/rocky/repo/).  RHEL enables it through subscription-manager: left to the user.
-            "builder_repo": ("powertools" if major == "8" else "crb") if distribution in ("Rocky", "AlmaLinux") else "",
-        }
-        result["pre_packages"] = ["dkms", "python3-dnf-plugin-versionlock"]
-        # The module stream already confines updates to the branch; the lock also stops minor updates.
-        result["hold"] = {"mechanism": "dnf_versionlock", "sources": [], "names": [f"*nvidia*{the_branch}*"]}
-        result["version_query"] = ["rpm", "-q", "--qf", "%{VERSION}", "nvidia-driver"]
 
-    _secure_boot(result, gpu, mok_key, mok_cert)
-    return result
+def _apt_plan(host: _Host, result: Dict[str, Any]) -> None:
+    """Debian and Ubuntu: the archive's packages or NVIDIA's CUDA repository, held with dpkg selections."""
+    branch, flavor = result["branch"], result["flavor"]
+    result["hold"] = {"mechanism": "dpkg_selections", "sources": [], "names": []}
+    if result["source"] == "distro" and host.distribution == "Debian":
+        result["packages"] = debian_distro_packages(branch, flavor)
+        result["repo"] = _debian_components(host)
+        result["hold"]["sources"] = ["nvidia-graphics-drivers"]
+    elif result["source"] == "distro":
+        result["packages"] = ubuntu_distro_packages(branch, flavor)
+        result["hold"]["sources"] = [f"nvidia-graphics-drivers-{branch}-server"]
+    else:
+        result["pre_packages"], result["packages"] = cuda_apt_packages(branch, flavor)
+        result["repo"] = _cuda_keyring(
+            host.distribution, host.major, host.machine, host.inputs.cuda_keyring_sha256, host.mirror_url
+        )
+        result["repo"]["url_username"] = host.mirror.get("login", "")
+        result["repo"]["url_password"] = host.mirror.get("password", "")
+    result["hold"]["names"] = result["pre_packages"] + result["packages"]
+    result["version_query"] = ["dpkg-query", "-W", "-f=${Version}", _version_package(result)]
+
+
+def _debian_components(host: _Host) -> Dict[str, Any]:
+    """The deb822 sources file that adds contrib, non-free and non-free-firmware from gpu_driver_debian_mirror."""
+    codename = host.facts.get("distribution_release") or "bookworm"
+    if not re.match(r"^[a-z]+$", codename):
+        raise DriverPlanError(f"distribution_release {codename!r} is not a Debian codename.")
+    mirror = split_repo_url("gpu_driver_debian_mirror", host.inputs.debian_mirror)
+    if mirror["login"] and mirror["url"].startswith("http:"):
+        host.notes.append("gpu_driver_debian_mirror sends its credentials over plain http: use https")
+    return {
+        "kind": "debian-components",
+        "path": DEBIAN_NONFREE_SOURCES,
+        "content": (
+            f"Types: deb\nURIs: {mirror['url']}\nSuites: {codename} {codename}-updates\n"
+            "Components: contrib non-free non-free-firmware\n"
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+        ),
+        # Credentials go to a root-only file apt reads for that host and path (apt_auth.conf(5)).
+        "auth": (
+            {
+                "path": DEBIAN_NONFREE_AUTH,
+                "content": f"machine {mirror['machine']} login {mirror['login']} password {mirror['password']}\n",
+            }
+            if mirror["login"]
+            else {}
+        ),
+    }
+
+
+def _dnf_plan(host: _Host, result: Dict[str, Any]) -> None:
+    """RHEL and its rebuilds: a module stream from NVIDIA's CUDA repository (with EPEL), held by versionlock."""
+    branch, major = result["branch"], host.major
+    result["packages"] = rhel_packages(branch, result["flavor"])
+    repo_dir = _cuda_repo_dir(host.distribution, major, host.machine)
+    mirror_url = host.mirror_url
+    result["repo"] = {
+        "kind": "dnf",
+        "name": "cuda",
+        "baseurl": f"{(mirror_url.rstrip('/') + '/nvidia/repos') if mirror_url else CUDA_REPO_BASE}/{repo_dir}/",
+        "gpgkey": f"{CUDA_REPO_BASE}/{repo_dir}/{CUDA_REPO_GPGKEY}",
+        # dnf reads username/password from the .repo file, which is then written 0600.
+        "username": host.mirror.get("login", ""),
+        "password": host.mirror.get("password", ""),
+        "mode": "0600" if host.mirror.get("login") else "0644",
+        "epel": EPEL_RELEASE_URL.format(major=major),
+        "epel_file": EPEL_RELEASE_URL.format(major=major).rsplit("/", 1)[-1],
+        "epel_key": EPEL_KEY_URL.format(major=major),
+        "epel_fingerprint": EPEL_KEY_FINGERPRINTS[major],
+        # EPEL builds on the repository RHEL calls CodeReady Linux Builder: ``powertools`` on EL8
+        # rebuilds, ``crb`` on EL9 ones (docs.fedoraproject.org/en-US/epel/getting-started/,
+        # wiki.rockylinux.org/rocky/repo/).  RHEL enables it through subscription-manager: left to the user.
+        "builder_repo": ("powertools" if major == "8" else "crb")
+        if host.distribution in ("Rocky", "AlmaLinux")
+        else "",
+    }
+    result["pre_packages"] = ["dkms", "python3-dnf-plugin-versionlock"]
+    # The module stream already confines updates to the branch; the lock also stops minor updates.
+    result["hold"] = {"mechanism": "dnf_versionlock", "sources": [], "names": [f"*nvidia*{branch}*"]}
+    result["version_query"] = ["rpm", "-q", "--qf", "%{VERSION}", "nvidia-driver"]
 
 
 # Binary packages of a driver branch in NVIDIA's CUDA repository and in the distributions' archives: their names
@@ -778,11 +851,33 @@ _DRIVER_PACKAGE_RE = re.compile(
 )
 
 
-# dpkg-query expands the escapes itself; this is the argument as the role passes it.
-HOLD_QUERY_FORMAT = r"${db:Status-Abbrev}\t${Package}\t${source:Package}\t${Version}\n"
+# dpkg-query expands the escapes itself; this is the argument as the role passes it.  The fields (dpkg-query(1),
+# --showformat, dpkg 1.16.2 and later; https://manpages.debian.org/bookworm/dpkg/dpkg-query.1.en.html):
+# ``db:Status-Abbrev`` three characters (wanted, status, error flag) such as "ii " or "hi "; ``binary:Package`` the
+# name, qualified by its architecture ("libcuda1:i386") where it would be ambiguous: a Multi-Arch: same package or
+# one of a foreign architecture; ``source:Package`` the source package's name, without the version a Source field
+# may carry; ``Version`` the binary's version.
+HOLD_QUERY_FORMAT = r"${db:Status-Abbrev}\t${binary:Package}\t${source:Package}\t${Version}\n"
 
 
-def hold_selection(result: Dict[str, Any], dpkg_lines: Any) -> List[str]:
+def _installed_packages(dpkg_lines: Any) -> List[Tuple[str, str, str, str]]:
+    """(name as dpkg-query gave it, name without architecture, source, version) of each installed package.
+
+    Installed: status ``ii`` or ``hi`` (whatever the error flag); dpkg cannot hold what is not there.
+    """
+    if isinstance(dpkg_lines, str):
+        dpkg_lines = dpkg_lines.splitlines()
+    installed = []
+    for line in dpkg_lines or []:
+        fields = line.split("\t")
+        if len(fields) < 4 or fields[0].strip()[:2] not in ("ii", "hi"):
+            continue
+        qualified = fields[1].strip()
+        installed.append((qualified, qualified.split(":")[0], fields[2].strip(), fields[3].strip()))
+    return installed
+
+
+def hold_selection(result: Dict[str, Any], dpkg_lines: Any, pending: bool = False) -> List[str]:
     """The installed packages to hold, from ``dpkg-query -W`` lines of status, package, source and version.
 
     The format is :data:`HOLD_QUERY_FORMAT` (tab-separated).
@@ -790,26 +885,29 @@ def hold_selection(result: Dict[str, Any], dpkg_lines: Any) -> List[str]:
     Held: the packages the role installed, every installed package built from the driver's source package
     (``hold.sources``), and every installed NVIDIA driver package (name as above) whose version is of the
     branch, so that no library of the branch moves on alone (the CUDA repository builds them from several
-    sources).  Only installed packages (status ``ii``/``hi``): dpkg cannot hold what is not there.
+    sources).  Each is named as dpkg-query named it: with two architectures of a library installed
+    (``libcuda1:amd64`` and ``libcuda1:i386``) the bare name is one dpkg refuses ("ambiguous package name ...
+    with more than one installed instance", dpkg lib/dpkg/pkg-spec.c), and each instance needs its hold.
+
+    ``pending``: instead, the packages the role installs (``hold.names``) that are not installed yet, which
+    check mode can only announce.
     """
     hold = result.get("hold") or {}
-    names = set(hold.get("names") or [])
+    names = list(hold.get("names") or [])
     sources = set(hold.get("sources") or [])
     branch = result.get("branch")
+    installed = _installed_packages(dpkg_lines)
+    if pending:
+        present = {bare for _qualified, bare, _source, _version in installed}
+        return [name for name in names if name not in present]
     chosen = set()
-    if isinstance(dpkg_lines, str):
-        dpkg_lines = dpkg_lines.splitlines()
-    for line in dpkg_lines or []:
-        fields = line.split("\t")
-        if len(fields) < 4 or fields[0].strip()[:2] not in ("ii", "hi"):
-            continue
-        package, source, version = fields[1].split(":")[0], fields[2].strip(), fields[3].strip()
+    for qualified, package, source, version in installed:
         if (
             package in names
             or (source and source in sources)
             or (_DRIVER_PACKAGE_RE.match(package) and branch is not None and branch_of(version) == branch)
         ):
-            chosen.add(package)
+            chosen.add(qualified)
     return sorted(chosen)
 
 
@@ -984,20 +1082,35 @@ def split_repo_url(variable: str, url: Any) -> Dict[str, str]:
     }
 
 
-def _windows_plan(
-    facts,
-    gpu,
-    wanted_branch,
-    generation,
-    pytorch_version,
-    pytorch_compute,
-    version,
-    url,
-    sha256,
-    mirror_url,
-    cache_dir,
-    notes,
-) -> Dict[str, Any]:
+def _windows_plan(host: _Host) -> Dict[str, Any]:
+    inputs = host.inputs
+    version = _windows_version(inputs.windows_version, host.wanted_branch)
+    branch = branch_of(version)
+    check_branch_for_gpu(branch, host.generation)
+    floor = pytorch_floor(
+        inputs.pytorch_version, inputs.pytorch_compute, "Windows", "AMD64", host.compute_capabilities()
+    )
+    check_branch_for_pytorch(branch, floor, "Windows", host.notes)
+    installer = _windows_installer(host, version)
+    installed = host.gpu.get("nvidia_driver")
+    return {
+        "action": "install" if installed != version else "none",
+        "reason": f"driver {installed} already installed" if installed == version else "",
+        "system": "Windows",
+        "family": "Windows",
+        "source": "installer",
+        "branch": branch,
+        "flavor": "windows",
+        "version": version,
+        "installed": installed,
+        "installer": installer,
+        "secure_boot": host.gpu.get("secure_boot") is True,
+        "notes": host.notes,
+    }
+
+
+def _windows_version(version: Any, wanted_branch: Optional[int]) -> str:
+    """gpu_driver_windows_version, checked against its form, gpu_driver_branch and the known branches."""
     version = str(version or "").strip()
     if not re.match(r"^\d{3}\.\d{2}$", version):
         raise DriverPlanError(
@@ -1015,58 +1128,42 @@ def _windows_plan(
             f"Driver branch {branch} (gpu_driver_windows_version {version}) is not one this collection knows; "
             f"use a version of one of {_branches_text()}."
         )
-    check_branch_for_gpu(branch, generation)
-    check_branch_for_pytorch(
-        branch,
-        pytorch_floor(
-            pytorch_version,
-            pytorch_compute,
-            "Windows",
-            "AMD64",
-            [d.get("compute_capability") for d in nvidia_devices(gpu)],
-        ),
-        "Windows",
-        notes,
-    )
-    sha = str(sha256 or "").strip().lower()
+    return version
+
+
+def _windows_installer(host: _Host, version: str) -> Dict[str, Any]:
+    """Where the installer comes from (its URL, or the mirror's nvidia/ folder), its checksum and its exit codes."""
+    inputs = host.inputs
+    sha = str(inputs.windows_installer_sha256 or "").strip().lower()
     if not _SHA256_RE.match(sha):
         raise DriverPlanError(
             "gpu_driver_windows_installer_sha256 must be the SHA-256 (64 hex digits) of the driver installer; "
             "nothing is installed unverified."
         )
     filename = WINDOWS_INSTALLER_TEMPLATE.format(version=version)
+    url = inputs.windows_installer_url
     if url:
         filename = url.rstrip("/").rsplit("/", 1)[-1] or filename
-    elif mirror_url:
-        url = f"{mirror_url.rstrip('/')}/nvidia/{filename}"
+    elif host.mirror_url:
+        url = f"{host.mirror_url.rstrip('/')}/nvidia/{filename}"
     else:
         raise DriverPlanError(
             "Set gpu_driver_windows_installer_url to the NVIDIA driver installer (or torchfleet_mirror_url to a "
             f"mirror that serves nvidia/{filename})."
         )
-    installed = gpu.get("nvidia_driver")
-    cache = (cache_dir or "C:\\ProgramData\\torchfleet\\cache").rstrip("\\/")
+    cache = (inputs.cache_dir or "C:\\ProgramData\\torchfleet\\cache").rstrip("\\/")
+    from_mirror = not inputs.windows_installer_url
     return {
-        "action": "install" if installed != version else "none",
-        "reason": f"driver {installed} already installed" if installed == version else "",
-        "system": "Windows",
-        "family": "Windows",
-        "source": "installer",
-        "branch": branch,
-        "flavor": "windows",
-        "version": version,
-        "installed": installed,
-        "installer": {
-            "url": url,
-            "file": filename,
-            "path": f"{cache}\\{filename}",
-            "checksum": sha,
-            "arguments": list(WINDOWS_INSTALLER_ARGS),
-            "return_codes": list(WINDOWS_RETURN_CODES),
-            "reboot_code": WINDOWS_REBOOT_CODE,
-        },
-        "secure_boot": gpu.get("secure_boot") is True,
-        "notes": notes,
+        "url": url,
+        "file": filename,
+        "path": f"{cache}\\{filename}",
+        "checksum": sha,
+        "arguments": list(WINDOWS_INSTALLER_ARGS),
+        "return_codes": list(WINDOWS_RETURN_CODES),
+        "reboot_code": WINDOWS_REBOOT_CODE,
+        # Only the mirror's own credentials: a URL given for the installer carries none of them.
+        "url_username": host.mirror.get("login", "") if from_mirror else "",
+        "url_password": host.mirror.get("password", "") if from_mirror else "",
     }
 
 

@@ -71,10 +71,13 @@ def _range_text(versions):
     return f"{versions[0]} .. {versions[-1]}"
 
 
-def _cuda_of(build):
-    # cu118 -> 11.8, cu130 -> 13.0
+def cuda_of(build):
+    """cu118 -> '11.8', cu130 -> '13.0': the CUDA release a PyTorch ``cuXYZ`` build label names."""
     digits = build[2:]
     return f"{digits[:-1]}.{digits[-1]}"
+
+
+_cuda_of = cuda_of  # the name this module and its tests use; other modules call cuda_of
 
 
 def _norm_version(version):
