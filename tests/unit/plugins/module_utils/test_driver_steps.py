@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -246,3 +248,69 @@ def test_real_dpkg_accepts_every_hold_and_holds_both_architectures(tmp_path):
     status = dict(line.split("\t") for line in _dpkg_query(admin, "-W", "-f=${binary:Package}\t${db:Status-Abbrev}\n"))
     assert {name: status[name] for name in held} == dict.fromkeys(held, "hi ")
     assert status["dkms"] == "ii "
+
+
+# --- the published facts ------------------------------------------------------------------------------------
+
+PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_facts: {facts}
+    __gpu_driver_options: {{branch: '535'}}
+    __gpu_driver_version_query: {{rc: 0, stdout: "535.261.03-1\\n"}}
+    __gpu_driver_install: {{changed: true}}
+    __gpu_driver_secret_urls: false
+    gpu_driver_reboot: false
+  tasks:
+    - ansible.builtin.include_tasks: {finish}
+    - ansible.builtin.copy:
+        dest: {out}
+        content: >-
+          {{{{ {{'fact': torchfleet_gpu_driver, 'installed': gpu_driver_installed,
+                'reboot_required': gpu_driver_reboot_required}} | to_json }}}}
+        mode: "0600"
+"""
+
+
+@pytest.mark.skipif(not shutil.which("ansible-playbook"), reason="ansible-playbook is not installed")
+def test_finish_publishes_torchfleet_gpu_driver_and_the_deprecated_names_with_the_same_values(tmp_path):
+    out = tmp_path / "facts.json"
+    play = tmp_path / "play.yml"
+    play.write_text(
+        PLAY.format(facts=json.dumps(DEBIAN12), finish=ROLE / "tasks" / "finish.yml", out=out), encoding="utf-8"
+    )
+    collections = Path(dr.__file__).parents[5]  # <dir>/ansible_collections/torchfleet/lab/plugins/module_utils
+    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(collections))
+    run = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            str(play),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    published = json.loads(out.read_text(encoding="utf-8"))
+    fact = published["fact"]
+    assert fact["installed"] == {
+        "branch": 535,
+        "version": "535.261.03-1",
+        "flavor": "proprietary",
+        "source": "distro",
+        "packages": dr.debian_distro_packages(535, "proprietary"),
+        "module_built": True,
+    }
+    assert fact["reboot_required"] is True
+    assert "driver packages or the nouveau blacklist changed" in fact["reboot_why"]
+    assert published["installed"] == fact["installed"]
+    assert published["reboot_required"] is True
