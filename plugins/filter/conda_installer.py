@@ -1,6 +1,7 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: describe the Miniconda/Miniforge installer for a host, and decide what to do with its prefix.
+"""Filters: describe the Miniconda/Miniforge installer for a host, decide what to do with its prefix, and say why
+the installer failed.
 
 Thin wrappers over module_utils (_conda_installer, _conda_prefix): every OS-dependent decision is made there.
 """
@@ -97,6 +98,22 @@ def conda_prefix_plan(state, distribution, version, system, prefix, upgrade=Fals
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def conda_install_failure(result, prefix, min_free_mb, filename="the installer"):
+    """``result`` is the registered result of the installer's command task."""
+    if not isinstance(result, dict):
+        raise AnsibleFilterError("conda_install_failure expects the registered result of the installer's command")
+    return ci.install_failure(
+        result.get("rc"), result.get("stdout"), result.get("stderr") or result.get("msg"), prefix, min_free_mb,
+        filename=filename,
+    )  # fmt: skip
+
+
 class FilterModule:
     def filters(self):
-        return checked_filters({"conda_installer": conda_installer, "conda_prefix_plan": conda_prefix_plan})
+        return checked_filters(
+            {
+                "conda_installer": conda_installer,
+                "conda_prefix_plan": conda_prefix_plan,
+                "conda_install_failure": conda_install_failure,
+            }
+        )

@@ -466,3 +466,96 @@ def executables(prefix, system):
         return {"conda": root + "\\Scripts\\conda.exe", "python": root + "\\python.exe"}
     root = prefix.rstrip("/")
     return {"conda": root + "/bin/conda", "python": root + "/bin/python"}
+
+
+# Free space. The conda documentation gives "For Miniconda or Miniforge: 400 MB disk space" (system requirements,
+# https://docs.conda.io/projects/conda/en/stable/user-guide/install/index.html; conda/conda
+# docs/source/user-guide/install/index.rst line 49 at commit 0f64223), and the .sh
+# installer itself refuses when the prefix's filesystem has less than the installation's size plus a 50 MB buffer
+# free (conda/constructor constructor/header.sh at commit f57a3e7, lines 436-450: `df -Pk "$PREFIX"`, "Not enough
+# free disk space. Only %s MB are available, but %s MB are required (leaving a 50 MB buffer)"). The role checks
+# before anything changes, with the documented size plus that buffer; miniconda_min_free_mb lowers or raises it.
+# MB here is what df -Pk / 1024 (and the installer) calls MB: 1024 * 1024 bytes.
+MIN_FREE_MB = 450
+_MB = 1024 * 1024
+
+
+def _mb(num_bytes):
+    return int(num_bytes) // _MB
+
+
+def _mb_up(num_bytes):
+    return -(-int(num_bytes) // _MB)
+
+
+def free_space_refusal(
+    prefix, prefix_fs, cache_dir, cache_fs, min_free_mb, installer_bytes=0, filename="the installer"
+):
+    """Why the install cannot start for lack of space, or ``""``.
+
+    ``prefix_fs`` and ``cache_fs`` describe the filesystems that will hold the prefix and the download:
+    ``{"path": <nearest existing directory, the one measured>, "device": <st_dev>, "free_bytes": <f_bavail *
+    f_frsize, the space an unprivileged writer may use>}``. ``installer_bytes`` is the size of the installer still to be
+    downloaded into ``cache_dir`` (0 when it is already there or its size is unknown). When both live on one
+    filesystem, it must hold both. Every message names the space needed and the space free, and says what to do.
+    """
+    min_free_mb = int(min_free_mb)
+    if min_free_mb < 0:
+        raise InstallerError(f"miniconda_min_free_mb {min_free_mb!r} must be 0 or more (MB).")
+    installer_mb = _mb_up(installer_bytes or 0)
+    same = prefix_fs.get("device") is not None and prefix_fs.get("device") == cache_fs.get("device")
+    problems = []
+    need = min_free_mb + (installer_mb if same else 0)
+    free = _mb(prefix_fs.get("free_bytes") or 0)
+    if free < need:
+        also = (
+            f" plus {installer_mb} MB for {filename} downloaded to miniconda_cache_dir {cache_dir} on the same "
+            "filesystem"
+            if same and installer_mb
+            else ""
+        )
+        why = (
+            ": the 400 MB the conda documentation gives for Miniconda and the 50 MB the installer keeps free"
+            if min_free_mb == MIN_FREE_MB
+            else ""
+        )
+        problems.append(
+            f"miniconda_prefix {prefix}: its filesystem ({prefix_fs.get('path')}) has {free} MB free; Miniconda needs "
+            f"at least {need} MB there (miniconda_min_free_mb={min_free_mb}{why}{also})."
+        )
+    if not same and installer_mb:
+        cache_free = _mb(cache_fs.get("free_bytes") or 0)
+        if cache_free < installer_mb:
+            problems.append(
+                f"miniconda_cache_dir {cache_dir}: its filesystem ({cache_fs.get('path')}) has {cache_free} MB free; "
+                f"{filename} needs {installer_mb} MB there."
+            )
+    if not problems:
+        return ""
+    return " ".join(problems) + (
+        " Free some space, choose a miniconda_prefix (or miniconda_cache_dir) on a larger filesystem, or lower "
+        "miniconda_min_free_mb if you know this installation needs less. Nothing was changed."
+    )
+
+
+# What the .sh installer prints when the space runs out: its own check (constructor header.sh f57a3e7 lines
+# 438-450) or a write that failed with ENOSPC (strerror "No space left on device", errno.h / glibc).
+_NO_SPACE = re.compile(r"Not enough free disk space|No space left on device|Disk quota exceeded", re.IGNORECASE)
+
+
+def install_failure(rc, stdout, stderr, prefix, min_free_mb, filename="the installer"):
+    """The message for an installer that exited non-zero: for lack of space it names the space needed."""
+    text = "\n".join(x for x in (stdout or "", stderr or "") if x).strip()
+    tail = " ".join(text.splitlines()[-6:])[-1200:]
+    if _NO_SPACE.search(text):
+        return (
+            f"{filename} ran out of space in miniconda_prefix {prefix} (rc={rc}): Miniconda needs at least "
+            f"{int(min_free_mb)} MB free there (miniconda_min_free_mb), and the installer itself keeps 50 MB "
+            f"free beyond the installation's size. The installer said: {tail} Free some space or choose a "
+            "miniconda_prefix on a larger filesystem, then run the role again: it finishes the half-made prefix "
+            "with -u and removes nothing."
+        )
+    return (
+        f"{filename} failed in miniconda_prefix {prefix} (rc={rc}): {tail} Run the role again once the cause is "
+        "fixed: it finishes a half-made prefix with -u and removes nothing."
+    )

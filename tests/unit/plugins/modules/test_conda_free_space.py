@@ -1,0 +1,57 @@
+"""torchfleet.lab.conda_free_space measures the filesystem of the nearest existing directory and changes nothing."""
+
+from __future__ import annotations
+
+import os
+from collections import namedtuple
+from contextlib import ExitStack
+from unittest import mock
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.torchfleet.lab.plugins.modules import conda_free_space
+
+MB = 1024 * 1024
+Vfs = namedtuple("Vfs", "f_bavail f_frsize")
+
+
+class Done(Exception):
+    pass
+
+
+def run(tmp_path, free_mb, **params):
+    def exit_json(self, **kwargs):
+        raise Done(kwargs)
+
+    args = {"prefix": str(tmp_path / "new" / "conda"), "cache_dir": str(tmp_path / "cache"),
+            "installer_path": str(tmp_path / "cache" / "Miniconda3-x.sh"), "min_free_mb": 450, **params}  # fmt: skip
+    with ExitStack() as stack:
+        stack.enter_context(patch_module_args(args))
+        stack.enter_context(mock.patch.object(AnsibleModule, "exit_json", exit_json))
+        stack.enter_context(mock.patch.object(AnsibleModule, "fail_json", exit_json))
+        vfs = Vfs(free_mb * 256, 4096)
+        statvfs = stack.enter_context(mock.patch.object(conda_free_space.os, "statvfs", return_value=vfs))
+        done = stack.enter_context(pytest.raises(Done))
+        conda_free_space.main()
+    return done.value.args[0], statvfs
+
+
+def test_a_prefix_that_does_not_exist_is_measured_at_its_nearest_existing_parent(tmp_path):
+    before = sorted(os.listdir(tmp_path))
+    result, statvfs = run(tmp_path, 16)
+    assert result["prefix_fs"]["path"] == str(tmp_path)
+    assert result["prefix_fs"]["free_bytes"] == 16 * MB
+    assert "has 16 MB free; Miniconda needs at least 450 MB" in result["refusal"]
+    assert result["changed"] is False
+    assert sorted(os.listdir(tmp_path)) == before  # nothing created
+    assert statvfs.call_args_list[0].args == (str(tmp_path),)
+
+
+def test_an_installer_already_downloaded_needs_no_room(tmp_path):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "Miniconda3-x.sh").write_text("#!/bin/sh\n")
+    result, _ = run(tmp_path, 460, installer_bytes=100 * MB)
+    assert result["refusal"] == ""
+    result, _ = run(tmp_path, 460, installer_path=str(tmp_path / "cache" / "other.sh"), installer_bytes=100 * MB)
+    assert "plus 100 MB for other.sh" in result["refusal"]
