@@ -72,8 +72,22 @@ if [ "$FORCE" = "0" ] && [ -e "$PREFIX" ]; then
     exit 1
 fi
 
+# As constructor/header.sh (commit f57a3e7) lines 436-450: the prefix is created first, then the free space of its
+# filesystem (`df -Pk`) must exceed the installation's size plus a 50 MB buffer. constructor takes the size from
+# the packages (shar.py: approx_size_kb(info, "total")); the stand-in's is what its base environment measures.
+total_installation_size_kb="@TOTAL_KB@"
+total_installation_size_mb="$(( total_installation_size_kb / 1024 ))"
 if ! mkdir -p "$PREFIX"; then
-    printf "ERROR: Could not create directory: '%s'\n" "$PREFIX" >&2
+    printf "ERROR: Could not create directory: '%s'.\n" "$PREFIX" >&2
+    printf "Check permissions and available disk space (%s MB needed).\n" "$total_installation_size_mb" >&2
+    exit 1
+fi
+
+free_disk_space_kb="$(df -Pk "$PREFIX" | tail -n 1 | awk '{print $4}')"
+free_disk_space_kb_with_buffer="$((free_disk_space_kb - 50 * 1024))"
+if [ "$free_disk_space_kb_with_buffer" -lt "$total_installation_size_kb" ]; then
+    printf "ERROR: Not enough free disk space. Only %s MB are available, but %s MB are required (leaving a 50 MB buffer).\n" \
+        "$((free_disk_space_kb_with_buffer / 1024))" "$total_installation_size_mb" >&2
     exit 1
 fi
 PREFIX=$(cd "$PREFIX"; pwd)
