@@ -30,9 +30,24 @@ def trainers_single_run(host_plan, script, inputs, script_sha1):
         raise AnsibleFilterError(f"trainers_single_run: {exc}") from exc
 
 
+def trainers_ddp_done(found_by_host, hosts, nproc, combined_name):
+    if not isinstance(found_by_host, dict):
+        raise AnsibleFilterError(
+            f"trainers_ddp_done takes a mapping of host to find results, not {type(found_by_host).__name__}"
+        )
+    try:
+        return _trainers.ddp_run_done(found_by_host, list(hosts), int(nproc), str(combined_name))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise AnsibleFilterError(f"trainers_ddp_done: {exc}") from exc
+
+
 class FilterModule:
     def filters(self):
         return checked_filters(
-            {"trainers_plan": trainers_plan, "trainers_single_run": trainers_single_run},
+            {
+                "trainers_plan": trainers_plan,
+                "trainers_single_run": trainers_single_run,
+                "trainers_ddp_done": trainers_ddp_done,
+            },
             forwards={"trainers_plan": ((_trainers.plan,), ("home",))},
         )

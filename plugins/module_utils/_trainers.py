@@ -83,10 +83,10 @@ _USER_DIRS = {
     "Darwin": ".local/share/torchfleet/trainers",
     "Windows": "AppData\\Local\\torchfleet\\trainers",
 }
-# stop_job.py stops a distributed job through /proc, and rendezvous_probe.py checks the rendezvous port before
-# a launch, so they go only where distributed runs can happen.
+# stop_job.py stops a distributed job through /proc, job_lease.py stops it when the controller is gone, and
+# rendezvous_probe.py checks the rendezvous port before a launch, so they go only where distributed runs happen.
 _SCRIPTS = {
-    "Linux": ("linear_regression.py", "mnist_cnn.py", "stop_job.py", "rendezvous_probe.py"),
+    "Linux": ("linear_regression.py", "mnist_cnn.py", "stop_job.py", "job_lease.py", "rendezvous_probe.py"),
     "Darwin": ("linear_regression.py", "mnist_cnn.py"),
     "Windows": ("linear_regression.py", "mnist_cnn.py"),
 }
@@ -589,3 +589,25 @@ def host_limit(system, seconds):
     if normalise_system(system) != "Linux":
         return []
     return ["timeout", "--kill-after=30", str(int(seconds))]
+
+
+def ddp_run_done(found_by_host, hosts, nproc, combined_name):
+    """Whether the group holds the results of a finished distributed run, so that it need not train again.
+
+    ``found_by_host`` maps each host of ``hosts`` to what ansible.builtin.find returned for the run's files on it
+    (``files``, each with ``path``); a host that is missing, or whose search did not run, holds nothing known.
+    Each host needs ``nproc`` rank files, and the first host also ``combined_name``, the metrics rank 0 writes
+    last (mnist_cnn.py): every rank writes its own file before the ranks gather, so rank files alone may be left
+    by a run whose first host went away (or was stopped) before the end, and such a run is not done.
+    """
+    if not hosts:
+        return False
+    for index, host in enumerate(hosts):
+        found = (found_by_host or {}).get(host) or {}
+        names = [str(item.get("path", "")).rsplit("/", 1)[-1] for item in found.get("files") or []]
+        ranks = [name for name in names if ".rank" in name]
+        if len(ranks) < int(nproc):
+            return False
+        if index == 0 and combined_name not in names:
+            return False
+    return True

@@ -172,6 +172,7 @@ def test_scripts_per_os_stop_job_only_where_distributed_runs_happen():
         "linear_regression.py",
         "mnist_cnn.py",
         "stop_job.py",
+        "job_lease.py",
         "rendezvous_probe.py",
     ]
     assert linux["scripts"][0]["dest"] == "/opt/torchfleet/trainers/scripts/linear_regression.py"
@@ -681,3 +682,37 @@ def test_root_and_names_that_are_no_account_are_refused(user, message):
     with pytest.raises(tr.TrainersPlanError) as caught:
         make_plan("Linux", scope="system", user=user)
     assert message in str(caught.value)
+
+
+# --- is a distributed run done -------------------------------------------------------------------------------
+
+
+def _found(*names):
+    """What ansible.builtin.find returns for these file names in a runs directory."""
+    return {"files": [{"path": "/opt/torchfleet/trainers/runs/" + name} for name in names], "matched": len(names)}
+
+
+DDP = "mnist_cnn-ddp-0123456789ab"
+
+
+def test_a_distributed_run_is_done_when_every_rank_and_the_combined_metrics_are_there():
+    found = {"a": _found(DDP + ".rank0.json", DDP + ".json"), "b": _found(DDP + ".rank1.json")}
+    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is True
+
+
+def test_rank_files_without_the_combined_metrics_are_not_a_finished_run():
+    # What a first host stopped between writing its rank file and the combined metrics leaves (mnist_cnn.py writes
+    # the rank file, gathers every rank, then writes the combined metrics): the role counted rank files only and
+    # took this for a finished run, so the next play skipped training and reported no metrics.
+    found = {"a": _found(DDP + ".rank0.json"), "b": _found(DDP + ".rank1.json")}
+    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is False
+    assert tr.ddp_run_done({"a": _found(DDP + ".rank0.json")}, ["a"], 1, DDP + ".json") is False
+
+
+def test_a_host_without_its_ranks_or_unknown_needs_the_run_again():
+    done = {"a": _found(DDP + ".rank0.json", DDP + ".rank1.json", DDP + ".json")}
+    assert tr.ddp_run_done(done, ["a"], 2, DDP + ".json") is True
+    assert tr.ddp_run_done(done, ["a"], 3, DDP + ".json") is False
+    assert tr.ddp_run_done(done, ["a", "b"], 2, DDP + ".json") is False  # b unreachable: no find result
+    assert tr.ddp_run_done({"a": done["a"], "b": {}}, ["a", "b"], 2, DDP + ".json") is False
+    assert tr.ddp_run_done({}, [], 1, DDP + ".json") is False
