@@ -348,7 +348,17 @@ def write_json_atomic(path: str, payload: dict) -> None:
         # allow_nan=False: NaN and Infinity are not JSON (RFC 8259, section 6); a strict reader would refuse them.
         json.dump(payload, handle, indent=2, allow_nan=False)
         handle.write("\n")
+        # On disk before it takes the final name: the role skips a run whose metrics exist, so a host that loses
+        # power just after the rename must not come back with an empty file there. The directory is synced too:
+        # "fsync() on a file descriptor for the directory is also needed" (man 2 fsync, NOTES).
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(temporary, path)
+    directory_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
 
 
 def gather_json(ctx: Context, payload: dict) -> list:
