@@ -25,6 +25,11 @@ from pathlib import Path
 import pytest
 import testinfra
 
+# The test modules import the helpers below with `from conftest import ...`. pyproject.toml runs pytest with
+# --import-mode=importlib, which puts no test directory on sys.path and names this module after its path: let
+# that import find this very module, not a second copy.
+sys.modules.setdefault("conftest", sys.modules[__name__])
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HOST = os.environ.get("TORCHFLEET_FAULTS_HOST", "tf-faults")
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/torchfleet-faults"))
