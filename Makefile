@@ -14,8 +14,10 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/torchfleet/lab
 # Outside the checkout: inside it, ansible-test would list files with git, which ignores build/.
 SANITY_ROOT ?= /tmp/torchfleet-sanity-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)/ansible_collections/torchfleet/lab
 
-# Scenarios that run in CI; `online`, `windows` and `macos` need things this lab does not have.
-CI_SCENARIOS ?= $(filter-out online windows macos,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+# Scenarios that run in CI; `online`, `windows` and `macos` need things this lab does not have. `faults` (issue
+# 11's injected faults, about half an hour on two cores) runs on its own with `make faults` until its cases share
+# recovery runs and it fits the CI budget.
+CI_SCENARIOS ?= $(filter-out online windows macos faults,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 S ?= default
 
 export PATH := $(BIN):$(PATH)
@@ -92,6 +94,10 @@ molecule: venv $(if $(filter windows macos,$(S)),,lab) ## Run one molecule scena
 .PHONY: molecule-all
 molecule-all: lab
 	@for s in $(CI_SCENARIOS); do echo "== molecule scenario $$s"; molecule test -s $$s; done
+
+.PHONY: faults
+faults: lab ## Inject faults on purpose (molecule faults) and write docs/faults.md from what they did
+	TORCHFLEET_WRITE_FAULTS_DOC=1 molecule test -s faults
 
 .PHONY: test
 test: lint unit sanity build molecule-all ## Everything CI runs
