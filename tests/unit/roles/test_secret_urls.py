@@ -80,6 +80,9 @@ def test_secret_switch_follows_the_urls(role, variable, values, secret):
         ("miniconda", "install-posix.yml", "Download the installer and check its SHA-256", "__miniconda_secret_urls"),
         ("miniconda", "install-windows.yml", "Download the installer and check its SHA-256", "__miniconda_secret_urls"),
         ("miniconda", "install-windows.yml", "Read the published SHA-256 of the installer", "__miniconda_secret_urls"),
+        # Its facts hold the URLs as given: -v printed them.
+        ("pytorch_env", "preflight.yml", "Work out the environment's paths and package sources",
+         "__pytorch_env_secret_urls"),
         ("pytorch_env", "install-uv.yml", "Download and verify uv", "__pytorch_env_secret_urls"),
         ("pytorch_env", "install-uv.yml", "Install torch into the environment", "__pytorch_env_secret_urls"),
         ("pytorch_env", "install-uv.yml", "Install the extra packages", "__pytorch_env_secret_urls"),
