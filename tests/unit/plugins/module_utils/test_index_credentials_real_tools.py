@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import ensurepip
+import functools
 import hashlib
 import http.server
 import os
@@ -112,8 +113,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def server(site):
-    handler = lambda *a, **k: _Handler(*a, directory=str(site), **k)  # noqa: E731
-    httpd = _AuthServer(("127.0.0.1", 0), handler)
+    httpd = _AuthServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(site)))
     httpd.seen = []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
