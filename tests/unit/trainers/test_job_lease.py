@@ -47,7 +47,7 @@ def tagged(value) -> list:
 
 
 def wait_for_lease(lease):
-    for _ in range(100):
+    for _attempt in range(100):
         if os.path.exists(lease):
             return
         time.sleep(0.05)
@@ -90,7 +90,7 @@ def test_a_renewed_lease_keeps_the_job_running(tmp_path):
     lease = str(tmp_path / "job.lease")
     guard = start_guard(lease, uuid.uuid4().hex, "sleep", "3", stale=1.0)
     wait_for_lease(lease)
-    answers = [renew(lease, wait=0.4) for _ in range(20) if guard.poll() is None]
+    answers = [renew(lease, wait=0.4) for _poll in range(20) if guard.poll() is None]
     assert guard.wait(timeout=30) == 0
     assert answers[0] == {"running": True}
     # renew never makes a lease the guard has removed, and says the job ended.

@@ -73,8 +73,8 @@ def simple_index(root: Path, name: str, wheels) -> None:
         page = root / name / "simple" / project
         page.mkdir(parents=True, exist_ok=True)
         shutil.copy(wheel, root / "files" / wheel.name)
-        (page / "index.html").write_text(f'<!DOCTYPE html><html><body><a href="/files/{wheel.name}">{wheel.name}</a>'
-                                          "</body></html>\n")  # fmt: skip
+        link = f'<a href="/files/{wheel.name}">{wheel.name}</a>'
+        (page / "index.html").write_text(f"<!DOCTYPE html><html><body>{link}</body></html>\n")
 
 
 class _AuthServer(http.server.ThreadingHTTPServer):

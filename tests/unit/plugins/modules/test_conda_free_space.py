@@ -51,7 +51,7 @@ def test_a_prefix_that_does_not_exist_is_measured_at_its_nearest_existing_parent
 def test_an_installer_already_downloaded_needs_no_room(tmp_path):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "Miniconda3-x.sh").write_text("#!/bin/sh\n")
-    result, _ = run(tmp_path, 460, installer_bytes=100 * MB)
+    result = run(tmp_path, 460, installer_bytes=100 * MB)[0]
     assert result["refusal"] == ""
-    result, _ = run(tmp_path, 460, installer_path=str(tmp_path / "cache" / "other.sh"), installer_bytes=100 * MB)
+    result = run(tmp_path, 460, installer_path=str(tmp_path / "cache" / "other.sh"), installer_bytes=100 * MB)[0]
     assert "plus 100 MB for other.sh" in result["refusal"]
