@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """The lab mirror, served with faults that a test turns on: the molecule ``faults`` scenario's HTTP server.
 
 It serves a mirror directory like ``python3 -m http.server`` (GET and HEAD, loopback only by default), and
