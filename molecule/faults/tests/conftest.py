@@ -36,7 +36,9 @@ EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/torchfleet
 ROWS = EPHEMERAL / "faults-rows.jsonl"
 PORT = int(os.environ.get("TORCHFLEET_FAULT_MIRROR_PORT", "8766"))
 MIRROR_DIR = Path(os.environ.get("TORCHFLEET_MIRROR_DIR") or REPO_ROOT / ".cache" / "lab" / "mirror")
-PLAIN = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
+# molecule's ansible.cfg sets display_failed_stderr, which sends "fatal:" lines to stderr, apart from the TASK
+# headers they belong to: the tests read both from stdout, as a run with Ansible's defaults prints them.
+PLAIN = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_DISPLAY_FAILED_STDERR": "false"}
 # What converge.yml installs (system scope, uv): the environment, uv, uv's Pythons and the trainers.
 ENV = "/opt/torchfleet/envs/pytorch_env"
 TRAINERS = "/opt/torchfleet/trainers"
