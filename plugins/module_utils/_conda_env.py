@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ntpath
 import posixpath
+import re
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda
 
@@ -158,6 +159,40 @@ def pip_commands(params, prefix, requirements, system):
     return [first, pip_command(params, prefix, requirements, system, extra_index_urls=extra)]
 
 
+# --------------------------------------------------------------------------------------------------- credentials
+# A command line is readable by every local user (ps, /proc/<pid>/cmdline; proc(5)), so a URL with a user or a
+# password is refused here rather than put on conda's or pip's argv.  pip reads credentials from the netrc
+# file named by NETRC in its environment, even with --isolated (pypa/pip src/pip/_internal/network/auth.py,
+# MultiDomainBasicAuth._get_new_credentials -> psf/requests src/requests/utils.py get_netrc_auth); the
+# pytorch_env role writes such a file for the URLs it is given and passes them here without credentials.
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]+)@")
+URL_OPTIONS = ("pip_index_url", "pip_build_index_url", "pip_extra_index_urls", "pip_extra_args", "channels")
+
+
+def _redacted(text):
+    return _USERINFO.sub(lambda m: m.group("scheme") + "***@", text)
+
+
+def check_no_credentials(params):
+    """Refuse, before anything runs, a URL with credentials in any option that ends up on a command line."""
+    for option in URL_OPTIONS:
+        value = params.get(option)
+        for item in [value] if isinstance(value, str) else list(value or []):
+            if isinstance(item, str) and _USERINFO.search(item):
+                where = "conda's" if option == "channels" else "pip's"
+                fix = (
+                    "Give the channel without them and set its credentials in the .condarc instead"
+                    if option == "channels"
+                    else "Give the URL without them and put them in a netrc file named by NETRC in the task's "
+                    "environment (pip reads it, even with --isolated); the pytorch_env role does this for you"
+                )
+                raise CondaEnvError(
+                    f"{option} carries a user or password ({_redacted(item)}): on {where} command line every "
+                    f"local user could read it (ps, /proc/PID/cmdline). {fix}. Nothing was changed.",
+                    option=option,
+                )
+
+
 # --------------------------------------------------------------------------------------------------- logic
 class CondaEnv:
     def __init__(self, params, host, conda):
@@ -226,6 +261,7 @@ class CondaEnv:
 
     # ------------------------------------------------------------------ main logic
     def run(self):
+        check_no_credentials(self.params)
         prefix, exists = self.locate()
         if self.params["state"] == "absent":
             return self.absent(prefix, exists)

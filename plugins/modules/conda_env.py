@@ -146,6 +146,10 @@ notes:
   - The environment's interpreter is C(PREFIX/bin/python) (C(PREFIX\python.exe) on Windows).
   - On Windows give absolute paths, such as C(C:\ProgramData\miniconda3\Scripts\conda.exe); C(~) and
     environment variables are not expanded there.
+  - A URL with a user or a password in O(pip_index_url), O(pip_build_index_url), O(pip_extra_index_urls),
+    O(pip_extra_args) or O(channels) is refused before anything runs, because every local user can read a
+    command line. Give pip's credentials in a netrc file named by C(NETRC) in the task's C(environment) (pip
+    reads it even with C(--isolated)), and a channel's in the C(.condarc).
 seealso:
   - module: torchfleet.lab.torch_info
 """

@@ -72,3 +72,40 @@ def test_same_path(a, b, system, same):
 def test_error_carries_the_fail_json_keys():
     error = ce.CondaEnvError("boom", rc=1, cmd=["conda"])
     assert error.msg == "boom" and error.result == {"rc": 1, "cmd": ["conda"]}
+
+
+class _NoHost:
+    """A host that must not be reached: the refusal comes before any command."""
+
+    system = "Linux"
+    check_mode = False
+
+    def run(self, argv, read_only=True):
+        raise AssertionError(f"ran {argv}")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "shown"),
+    [
+        ("pip_index_url", "https://alice:s3cret@pypi.lab.example/simple", "https://***@pypi.lab.example/simple"),
+        ("pip_build_index_url", "https://tok3n@wheels.lab.example/cpu", "https://***@wheels.lab.example/cpu"),
+        ("pip_extra_index_urls", ["https://pypi.org/simple", "http://u:p@10.0.0.5:8080/simple"],
+         "http://***@10.0.0.5:8080/simple"),
+        ("pip_extra_args", ["--no-cache-dir", "--index-url=https://u:p@idx.example/simple"],
+         "--index-url=https://***@idx.example/simple"),
+        ("channels", ["https://bob:pw@conda.lab.example/private"], "https://***@conda.lab.example/private"),
+    ],
+)  # fmt: skip
+def test_credentials_on_a_command_line_are_refused_before_anything_runs(option, value, shown):
+    params = dict(PARAMS, prefix="/opt/miniforge3/envs/lab", **{option: value})
+    with pytest.raises(ce.CondaEnvError) as caught:
+        ce.CondaEnv(params, _NoHost(), "/opt/miniforge3/bin/conda").run()
+    msg = caught.value.msg
+    assert msg.startswith(f"{option} carries a user or password ({shown}): ")
+    assert "s3cret" not in msg and "tok3n" not in msg and ":p@" not in msg and ":pw@" not in msg
+    assert msg.endswith("Nothing was changed.")
+    assert ("netrc" in msg) == (option != "channels")
+
+
+def test_urls_without_credentials_pass():
+    ce.check_no_credentials(dict(PARAMS, pip_extra_args=["--index-url=https://idx.example/simple"]))
