@@ -4,7 +4,10 @@ bugs that fell out of putting the copies side by side stay fixed."""
 from __future__ import annotations
 
 import pytest
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda, _conda_installer, _platform
+from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build as tb
+from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers as tr
 
 # --- bug: torch_build refused the system a Windows host reports ----------------------------------------------
 
@@ -23,3 +26,81 @@ def test_torch_build_takes_the_system_a_windows_host_reports():
 def test_torch_build_refuses_arm_that_cannot_run_aarch64_wheels(machine):
     with pytest.raises(tb.TorchBuildError, match=rf"machine '{machine}' is not supported"):
         tb.resolve("2.7", "Linux", machine, compute="cpu")
+
+
+@pytest.mark.parametrize("machine", ["armv8l", "aarch64_be"])
+def test_host_platform_passes_other_arm_through_for_the_resolver_to_refuse(machine):
+    host = pe.host_platform({"system": "Linux", "machine": machine, "user_dir": "/root"})
+    assert host["machine"] == machine
+    with pytest.raises(pe.LayoutError, match=f"uv publishes no binary for Linux {machine}"):
+        pe.layout(host, "lab", manager="uv", uv_version="0.9.0", uv_base_url="https://example.org/uv")
+
+
+# --- the callers agree with _platform ------------------------------------------------------------------------
+
+REPORTED = ["Linux", "linux", "Darwin", "Windows", "Win32NT", " win32nt "]
+
+
+@pytest.mark.parametrize("reported", REPORTED)
+def test_every_plan_names_a_system_alike(reported):
+    name = _platform.system_name(reported)
+    assert tr.normalise_system(reported) == name
+    assert _conda_installer.normalise_system(reported) == name
+    assert tb._norm_system(reported) == name
+    assert pe.host_platform({"system": reported, "machine": "x86_64"})["system"] == name
+
+
+@pytest.mark.parametrize("reported", REPORTED)
+@pytest.mark.parametrize("scope", ["auto", "system", "user"])
+def test_every_plan_resolves_scope_and_become_alike(reported, scope):
+    name = _platform.system_name(reported)
+    resolved = _platform.resolve_scope(scope, reported)
+    become = _platform.needs_become(resolved, reported)
+    assert tr.resolve_scope(scope, reported) == resolved
+    assert tr.needs_become(scope, reported) is become
+    assert _conda_installer.resolve_scope(scope, reported) == resolved
+    assert _conda_installer.needs_become(scope, reported) is become
+    assert pe.resolve_scope(scope, name, "uv") == resolved
+    host = {"system": name, "machine": "x86_64", "home": "C:\\Users\\a" if name == "Windows" else "/home/a"}
+    env = pe.layout(host, "lab", manager="uv", scope=scope, uv_version="0.9.0", uv_base_url="https://example.org")
+    assert (env["scope"], env["become"]) == (resolved, become)
+
+
+@pytest.mark.parametrize(
+    ("system", "home"), [("Linux", "/home/a"), ("Darwin", "/Users/a"), ("Windows", "C:\\Users\\a")]
+)
+@pytest.mark.parametrize("scope", ["system", "user"])
+def test_default_directories_come_from_one_table(system, home, scope):
+    sep = _platform.separator(system)
+
+    def where(what):
+        path = _platform.default_dir(system, scope, what)
+        return path if scope == "system" else home + sep + path
+
+    assert _conda_installer.default_cache_dir(system, scope, home) == where("cache")
+    assert tr.default_dir(system, scope, home) == where("trainers")
+    host = {"system": system, "machine": "x86_64", "home": home}
+    env = pe.layout(host, "lab", manager="uv", scope=scope, uv_version="0.9.0", uv_base_url="https://example.org")
+    assert env["prefix"] == where("envs") + sep + "lab"
+    assert env["uv"]["cache"] == where("cache")
+    assert env["uv"]["dir"] == where("bin")
+
+
+@pytest.mark.parametrize("system", ["Linux", "Darwin", "Windows"])
+def test_the_conda_interpreter_is_named_once(system):
+    prefix = "C:\\m\\envs\\lab" if system == "Windows" else "/m/envs/lab"
+    assert _conda.env_python_path(prefix, system) == _platform.env_python(prefix, system, "conda")
+    assert pe.env_python(prefix, system, "conda") == _platform.env_python(prefix, system, "conda")
+    assert pe.env_python(prefix, system, "uv") == _platform.env_python(prefix, system, "uv")
+
+
+def test_build_mismatch_reads_cuda_through_torch_builds_function(monkeypatch):
+    seen = []
+
+    def spy(build):
+        seen.append(build)
+        return "11.8"
+
+    monkeypatch.setattr(tb, "cuda_of", spy)
+    assert pe.build_mismatch("cu118", "2.7.1+cu118", "11.8") == ""
+    assert seen == ["cu118"]
