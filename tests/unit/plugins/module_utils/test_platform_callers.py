@@ -104,3 +104,16 @@ def test_build_mismatch_reads_cuda_through_torch_builds_function(monkeypatch):
     monkeypatch.setattr(tb, "cuda_of", spy)
     assert pe.build_mismatch("cu118", "2.7.1+cu118", "11.8") == ""
     assert seen == ["cu118"]
+
+
+@pytest.mark.parametrize("machine", sorted(_platform.X86_64))
+def test_the_conda_installer_takes_every_x86_64_spelling_the_other_roles_take(machine):
+    # It lacked x86-64, which torch_build and pytorch_env took.
+    assert _conda_installer.installer("miniforge", "26.3.2-3", "Linux", machine)["arch"] == "x86_64"
+    assert tb.resolve("2.7", "Linux", machine, compute="cpu")["machine"] == "x86_64"
+
+
+@pytest.mark.parametrize(("system", "machine"), [("Linux", "armv8l"), ("Linux", "aarch64_be"), ("Win32NT", "arm64")])
+def test_the_conda_installer_still_refuses_what_it_refused(system, machine):
+    with pytest.raises(_conda_installer.InstallerError, match="No conda installer is published"):
+        _conda_installer.installer("miniforge", "26.3.2-3", system, machine)
