@@ -4,7 +4,7 @@ bugs that fell out of putting the copies side by side stay fixed."""
 from __future__ import annotations
 
 import pytest
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda, _conda_installer, _platform
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda, _conda_installer, _driver, _platform
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build as tb
 from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers as tr
@@ -117,3 +117,18 @@ def test_the_conda_installer_takes_every_x86_64_spelling_the_other_roles_take(ma
 def test_the_conda_installer_still_refuses_what_it_refused(system, machine):
     with pytest.raises(_conda_installer.InstallerError, match="No conda installer is published"):
         _conda_installer.installer("miniforge", "26.3.2-3", system, machine)
+
+
+def test_the_windows_driver_installer_is_cached_in_the_shared_default(monkeypatch):
+    dirs = dict(_platform._DEFAULT_DIRS)
+    dirs[("windows", "system")] = dict(dirs[("windows", "system")], cache="D:\\cache")
+    monkeypatch.setattr(_platform, "_DEFAULT_DIRS", dirs)
+    facts = {"os_family": "Windows", "system": "Win32NT", "torchfleet_gpu": {"vendor": "nvidia", "devices": []}}
+    plan = _driver.plan(
+        facts,
+        force=True,
+        windows_version="580.88",
+        windows_installer_sha256="a" * 64,
+        windows_installer_url="https://dl.example/drivers/580.88-win.exe",
+    )
+    assert plan["installer"]["path"] == "D:\\cache\\580.88-win.exe"
