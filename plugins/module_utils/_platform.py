@@ -5,8 +5,11 @@ r"""The operating systems and architectures this collection runs on, and what it
 Private to torchfleet.lab.  Standard library only and Python 3.8 syntax: modules that run on managed hosts import
 it (through _conda and _conda_installer), and AnsiballZ ships it with them.  Every role's plan takes OS and
 architecture names, scope, privilege escalation, default directories and the environment's interpreter from here;
-adding an OS means adding it to ``SYSTEMS`` and ``_DEFAULT_DIRS`` (and its tests).  The callers keep their own
-messages: the helpers return None where a caller must refuse, so each refusal names that caller's variable.
+adding an OS means adding it to ``SYSTEMS`` (and to ``_DEFAULT_DIRS`` if it is of a new family) and to
+tests/unit/plugins/module_utils/test_platform.py.  What a role ships for an OS stays with that role's data (the
+wheels in _torch_matrix, the installers' names in _conda_installer, the trainers' scripts in _trainers).  The
+callers keep their own messages: the helpers return None where a caller must refuse, so each refusal names that
+caller's variable.
 
 Names, as the setup modules report them:
 - POSIX ``setup`` gives ``system`` = ``platform.system()`` (Linux, Darwin) and ``machine`` =
