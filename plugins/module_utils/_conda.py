@@ -10,9 +10,9 @@ the result, and some versions print two documents; errors are ``CondaError.dump_
 from __future__ import annotations
 
 import json
-import ntpath
-import posixpath
 import re
+
+from ansible_collections.torchfleet.lab.plugins.module_utils import _platform
 
 TOS_ERROR = "CondaToSNonInteractiveError"
 
@@ -119,9 +119,7 @@ def installed_from_transaction(doc):
 
 def env_python_path(prefix, system):
     """Interpreter of a conda environment: PREFIX/bin/python, or PREFIX\\python.exe on Windows."""
-    if system == "Windows":
-        return ntpath.join(prefix, "python.exe")
-    return posixpath.join(prefix, "bin", "python")
+    return _platform.env_python(prefix, system, "conda")
 
 
 # --------------------------------------------------------------------------------------------------- pip output

@@ -22,7 +22,7 @@ Sources:
 
 import re
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror
+from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror, _platform
 
 DISTRIBUTIONS = ("miniconda", "miniforge")
 
@@ -46,7 +46,9 @@ _VERSION_PATTERNS = {
 }
 _VERSION_EXAMPLES = {"miniconda": "py313_25.11.1-1", "miniforge": "26.3.2-3"}
 
-_OS_NAMES = {"linux": "Linux", "darwin": "MacOSX", "windows": "Windows", "win32nt": "Windows"}
+# The installers' own name of each OS (constructor: MacOSX), by _platform's name of it.
+_OS_NAMES = {"Linux": "Linux", "Darwin": "MacOSX", "Windows": "Windows"}
+_SYSTEMS = {os_name: system for system, os_name in _OS_NAMES.items()}
 
 # (OS, normalised machine) -> installer arch; anything else has no installer.
 _ARCHES = {
@@ -58,14 +60,9 @@ _ARCHES = {
     ("Windows", "x86_64"): "x86_64",
 }
 
-# ansible_facts['system'] as Ansible reports it, per installer OS name (Windows reports Win32NT).
-_SYSTEMS = {"Linux": "Linux", "MacOSX": "Darwin", "Windows": "Windows"}
-
-SCOPES = ("auto", "system", "user")
-
-# Where `miniconda_scope: auto` lands: macOS installs belong to the user (Homebrew-style, no root),
-# Linux and Windows lab machines share one installation.
-_AUTO_SCOPE = {"Linux": "system", "MacOSX": "user", "Windows": "system"}
+# `miniconda_scope: auto` lands where _platform.resolve_scope says: macOS installs belong to the user
+# (Homebrew-style, no root), Linux and Windows lab machines share one installation.
+SCOPES = _platform.SCOPES
 
 # The Windows installer's /InstallationType for each scope.
 _INSTALL_TYPES = {"system": "AllUsers", "user": "JustMe"}
@@ -74,15 +71,14 @@ _INSTALL_TYPES = {"system": "AllUsers", "user": "JustMe"}
 _TOS_CHANNELS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
 _TOS_CHANNELS_WINDOWS = (*_TOS_CHANNELS, "https://repo.anaconda.com/pkgs/msys2")
 
-_MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
-
 
 class InstallerError(ValueError):
     """A request for an installer that does not exist; the message says what to change."""
 
 
-def normalise_os(system):
-    name = _OS_NAMES.get(str(system or "").strip().lower())
+def normalise_system(system):
+    """``Linux``, ``Darwin`` or ``Windows`` for any spelling ``ansible_facts['system']`` has (Win32NT)."""
+    name = _platform.system_name(system)
     if not name:
         raise InstallerError(
             f"Unknown operating system {system!r}: expected Linux, Darwin or Windows (ansible_facts['system'])."
@@ -90,25 +86,25 @@ def normalise_os(system):
     return name
 
 
-def normalise_system(system):
-    """``Linux``, ``Darwin`` or ``Windows`` for any spelling ``ansible_facts['system']`` has (Win32NT)."""
-    return _SYSTEMS[normalise_os(system)]
+def normalise_os(system):
+    """The installers' name of the OS: Linux, MacOSX or Windows."""
+    return _OS_NAMES[normalise_system(system)]
 
 
 def family(system):
     """``windows`` (PowerShell modules, .exe installer) or ``posix`` (Python modules, .sh installer)."""
-    return "windows" if normalise_os(system) == "Windows" else "posix"
+    return _platform.family(normalise_system(system))
 
 
 def resolve_scope(scope, system):
     """Turn ``miniconda_scope`` into ``system`` or ``user``; ``auto`` depends on the OS only, never on facts
     beyond ``ansible_facts['system']``."""
-    value = str(scope or "").strip().lower()
-    if value not in SCOPES:
+    if str(scope or "").strip().lower() not in SCOPES:
         raise InstallerError(f"Unknown scope {scope!r}: set miniconda_scope to auto, system or user.")
-    if value == "auto":
-        return _AUTO_SCOPE[normalise_os(system)]
-    return value
+    resolved = _platform.resolve_scope(scope, system)
+    if resolved is None:  # auto, on an OS without an installer: refuse it by name
+        normalise_system(system)
+    return resolved
 
 
 def install_type(scope, system="Windows"):
@@ -119,7 +115,7 @@ def install_type(scope, system="Windows"):
 def needs_become(scope, system):
     """Whether the work runs with privilege escalation: system scope on Linux and macOS (sudo to root).
     Windows has no sudo; a system-scope install there needs an administrator connection instead."""
-    return family(system) == "posix" and resolve_scope(scope, system) == "system"
+    return _platform.needs_become(resolve_scope(scope, system), normalise_system(system))
 
 
 def tos_channels(system):
@@ -128,10 +124,7 @@ def tos_channels(system):
 
 
 def normalise_arch(os_name, machine):
-    key = str(machine or "").strip().lower()
-    arch = _MACHINE_ALIASES.get(key, key)
-    if os_name == "MacOSX" and arch == "aarch64":
-        arch = "arm64"
+    arch = _platform.machine_name(_SYSTEMS[os_name], machine)
     if (os_name, arch) not in _ARCHES:
         supported = ", ".join(sorted("{}/{}".format(*pair) for pair in _ARCHES))
         raise InstallerError(
@@ -233,29 +226,24 @@ def checksum(info):
 
 def default_prefix(distribution, system, scope, home):
     """Where a scope's installation goes when miniconda_prefix is empty."""
-    os_name = normalise_os(system)
     dirname = {"miniconda": "miniconda3", "miniforge": "miniforge3"}[distribution]
-    scope = resolve_scope(scope, system)
-    if os_name == "Windows":
-        if scope == "system":
-            return "C:\\ProgramData\\" + dirname
-        return home.rstrip("\\/") + "\\" + dirname
-    if scope == "system":
-        return "/opt/" + dirname
-    return home.rstrip("/") + "/" + dirname
+    return _default_path(system, resolve_scope(scope, system), home, "conda", dirname)
+
+
+def _default_path(system, scope, home, what, leaf=None):
+    """_platform's default directory ``what``, under ``home`` at user scope, with ``leaf`` appended."""
+    name = normalise_system(system)
+    sep = _platform.separator(name)
+    base = _platform.default_dir(name, scope, what)
+    if scope == "user":
+        home = home.rstrip("\\/" if sep == "\\" else "/")
+        base = home + sep + base if base else home
+    return base + sep + leaf if leaf else base
 
 
 def default_cache_dir(system, scope, home):
     """Where the installer is downloaded to when miniconda_cache_dir is empty."""
-    os_name = normalise_os(system)
-    scope = resolve_scope(scope, system)
-    if os_name == "Windows":
-        if scope == "system":
-            return "C:\\ProgramData\\torchfleet\\cache"
-        return home.rstrip("\\/") + "\\AppData\\Local\\torchfleet\\cache"
-    if scope == "system":
-        return "/var/cache/torchfleet"
-    return home.rstrip("/") + "/.cache/torchfleet"
+    return _default_path(system, resolve_scope(scope, system), home, "cache")
 
 
 # Directories no installation or download may take over: the OS's own trees, mount points and shared temporary
@@ -385,7 +373,7 @@ def check_cache_dir(cache_dir, system, home=None):
     """Reject a download directory the role must not write into or change the mode of."""
     windows = normalise_os(system) == "Windows"
     absolute = re.match(r"^[A-Za-z]:\\", cache_dir or "") if windows else (cache_dir or "").startswith("/")
-    example = "C:\\ProgramData\\torchfleet\\cache" if windows else "/var/cache/torchfleet"
+    example = _platform.default_dir(system, "system", "cache")
     if not absolute:
         raise InstallerError(f"miniconda_cache_dir {cache_dir!r} must be an absolute path such as {example}.")
     problem = system_dir_problem(cache_dir, system, home)

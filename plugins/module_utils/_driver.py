@@ -51,7 +51,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _nvidia_pci_ids, _torch_build
+from ansible_collections.torchfleet.lab.plugins.module_utils import _nvidia_pci_ids, _platform, _torch_build
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import RELEASES
 
 # Driver branches this collection knows how to install and check.  Each has a CUDA release whose minimum
@@ -1151,7 +1151,7 @@ def _windows_installer(host: _Host, version: str) -> Dict[str, Any]:
             "Set gpu_driver_windows_installer_url to the NVIDIA driver installer (or torchfleet_mirror_url to a "
             f"mirror that serves nvidia/{filename})."
         )
-    cache = (inputs.cache_dir or "C:\\ProgramData\\torchfleet\\cache").rstrip("\\/")
+    cache = (inputs.cache_dir or _platform.default_dir("Windows", "system", "cache")).rstrip("\\/")
     from_mirror = not inputs.windows_installer_url
     return {
         "url": url,

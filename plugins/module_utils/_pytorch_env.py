@@ -11,7 +11,8 @@ Facts, as the setup modules report them:
   ``machine`` at all, ``architecture2`` (x86_64, arm64) and ``user_dir`` = ``%USERPROFILE%``; ``os_family`` is
   ``Windows`` (ansible.windows plugins/modules/setup.ps1).
 
-Layout decisions (defaults when the role variables leave them empty):
+Layout decisions (defaults when the role variables leave them empty; names, scope, become and the directories
+come from _platform, which every role shares):
 
 - uv environment: system scope /opt/torchfleet/envs/NAME (Windows: C:\ProgramData\torchfleet\envs\NAME);
   user scope ~/.local/share/torchfleet/envs/NAME (Windows: %USERPROFILE%\AppData\Local\torchfleet\envs\NAME).
@@ -43,15 +44,12 @@ import posixpath
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer, _mirror
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer, _mirror, _platform, _torch_build
 
-SCOPES = ("auto", "system", "user")
+SCOPES = _platform.SCOPES
 MANAGERS = ("conda", "uv")
 VERIFY_DEVICES = ("auto", "cpu", "cuda", "mps")
 RECORD = "torchfleet-env.json"
-
-_X86 = ("x86_64", "amd64", "x64", "x86-64")
-_ARM = ("aarch64", "arm64", "aarch64_be", "armv8", "armv8l")
 
 # uv release archives, named by Rust target triple.  Source: astral-sh/uv
 # .github/workflows/build-release-binaries.yml: Linux and macOS get uv-<target>.tar.gz holding uv-<target>/uv
@@ -66,25 +64,9 @@ UV_TARGETS = {
     ("Windows", "arm64"): "aarch64-pc-windows-msvc",
 }
 
-_WINDOWS_SYSTEM_ROOT = "C:\\ProgramData\\torchfleet"
-_POSIX_SYSTEM = {
-    "envs": "/opt/torchfleet/envs",
-    "bin": "/opt/torchfleet/bin",
-    "cache": "/var/cache/torchfleet",
-    "python": "/opt/torchfleet/python",
-}
-_POSIX_USER = {"envs": ".local/share/torchfleet/envs", "bin": ".local/bin", "cache": ".cache/torchfleet"}
-_WINDOWS_SYSTEM = {
-    "envs": _WINDOWS_SYSTEM_ROOT + "\\envs",
-    "bin": _WINDOWS_SYSTEM_ROOT + "\\bin",
-    "cache": _WINDOWS_SYSTEM_ROOT + "\\cache",
-    "python": _WINDOWS_SYSTEM_ROOT + "\\python",
-}
-_WINDOWS_USER = {
-    "envs": "AppData\\Local\\torchfleet\\envs",
-    "bin": ".local\\bin",
-    "cache": "AppData\\Local\\torchfleet\\cache",
-}
+# The directories the role uses at each scope (_platform.default_dir); ``python`` (uv's Python downloads) only at
+# system scope, see _uv below.
+_SCOPE_DIRS = {"system": ("envs", "bin", "cache", "python"), "user": ("envs", "bin", "cache")}
 
 
 class LayoutError(ValueError):
@@ -100,41 +82,28 @@ def host_platform(facts):
     name it in its refusal.
     """
     facts = facts if isinstance(facts, dict) else {}
-    raw_system = str(facts.get("system") or "").strip()
-    family = str(facts.get("os_family") or "").strip()
-    if family == "Windows" or raw_system.lower() in ("win32nt", "windows"):
-        system = "Windows"
-    elif raw_system.lower() == "linux":
-        system = "Linux"
-    elif raw_system.lower() == "darwin":
-        system = "Darwin"
-    else:
+    system = _platform.facts_system(facts)
+    if system is None:
+        raw_system = str(facts.get("system") or "").strip()
+        family = str(facts.get("os_family") or "").strip()
         raise LayoutError(
             "pytorch_env supports Linux, macOS (Darwin) and Windows hosts; this host reports system "
             f"{raw_system or 'nothing'!r} (os_family {family or 'nothing'!r}). Gather facts first, or leave the host "
             "out of the play."
         )
-    raw_machine = facts.get("machine") or facts.get("architecture2") or ""
-    machine = str(raw_machine).strip().lower()
-    if machine in _X86:
-        machine = "x86_64"
-    elif machine in _ARM:
-        machine = "aarch64" if system == "Linux" else "arm64"
-    env = facts.get("env") if isinstance(facts.get("env"), dict) else {}
-    home = facts.get("user_dir") or env.get("USERPROFILE" if system == "Windows" else "HOME") or ""
-    return {"system": system, "machine": machine, "home": str(home), "windows": system == "Windows"}
+    machine = _platform.machine_name(system, _platform.facts_machine(facts))
+    home = _platform.facts_home(facts, system)
+    return {"system": system, "machine": machine, "home": home, "windows": system == "Windows"}
 
 
 def resolve_scope(scope, system, manager="conda", conda_scope=None):
     """``system`` or ``user`` for a requested scope; ``auto`` is decided here (see the module docstring)."""
-    text = str(scope or "auto").strip().lower()
-    if text not in SCOPES:
+    resolved = _platform.resolve_scope(scope or "auto", system, conda_scope if manager == "conda" else None)
+    if resolved is None and _platform.system_name(system):
         raise LayoutError(f"pytorch_env_scope {scope!r} is not one of {', '.join(SCOPES)}.")
-    if text != "auto":
-        return text
-    if manager == "conda" and conda_scope in ("system", "user"):
-        return conda_scope
-    return "user" if system == "Darwin" else "system"
+    if resolved is None:
+        raise LayoutError(f"pytorch_env_scope needs the host's system (Linux, Darwin or Windows), not {system!r}.")
+    return resolved
 
 
 def verify_device(requested, compute):
@@ -165,9 +134,7 @@ def _absolute(path, system, what):
 
 def env_python(prefix, system, manager):
     """The environment's interpreter: conda puts python.exe in the prefix on Windows, a venv in Scripts."""
-    if system == "Windows":
-        return ntpath.join(prefix, "python.exe" if manager == "conda" else "Scripts\\python.exe")
-    return posixpath.join(prefix, "bin", "python")
+    return _platform.env_python(prefix, system, manager)
 
 
 def conda_root(conda):
@@ -192,15 +159,14 @@ def default_conda(system, scope, home):
 
 def _scope_dirs(system, scope, home):
     if scope == "system":
-        return dict(_WINDOWS_SYSTEM if system == "Windows" else _POSIX_SYSTEM)
+        return {what: _platform.default_dir(system, scope, what) for what in _SCOPE_DIRS[scope]}
     if not home:
         raise LayoutError(
             "pytorch_env_scope=user keeps uv, its cache and the environment in the connecting user's home "
             "directory (ansible_facts['user_dir']), which is not known; gather facts before the role."
         )
     paths = _paths(system)
-    rel = _WINDOWS_USER if system == "Windows" else _POSIX_USER
-    return {key: paths.join(home, value) for key, value in rel.items()}
+    return {what: paths.join(home, _platform.default_dir(system, scope, what)) for what in _SCOPE_DIRS[scope]}
 
 
 def sha256_from_record(text, filename=None):
@@ -347,7 +313,7 @@ def layout(
         "machine": host.get("machine"),
         "windows": windows,
         "scope": resolved_scope,
-        "become": resolved_scope == "system" and not windows,
+        "become": _platform.needs_become(resolved_scope, system),
         "manager": manager,
         "prefix": env_prefix,
         "prefix_parent": paths.dirname(env_prefix),
@@ -520,8 +486,7 @@ def build_mismatch(compute, installed_version, installed_cuda, installed_hip=Non
         return f"torch {version} is the {label} build, not {compute}"
     cuda = str(installed_cuda or "")
     if compute.startswith("cu"):
-        digits = compute[2:]
-        wanted = f"{digits[:-1]}.{digits[-1]}"
+        wanted = _torch_build.cuda_of(compute)
         if cuda != wanted:
             return f"torch {version} is built for CUDA {cuda or 'none'}, not {wanted} ({compute})"
     elif cuda:

@@ -10,8 +10,8 @@ Choices made here, beyond the data:
 - ``python`` omitted: the newest Python the release supports as stable.  Pythons that the release's
   compatibility matrix calls experimental (3.12 for 2.2/2.3, 3.13 for 2.5, 3.15 for 2.15) are accepted when
   asked for explicitly (``python_experimental`` is then true) but never chosen by default.
-- ``machine`` is reported as ``x86_64`` everywhere and as ``aarch64`` (Linux) or ``arm64`` (macOS, Windows)
-  for 64-bit Arm, matching the wheel platform tags.
+- ``system`` and ``machine`` are named as ``_platform`` names them: ``x86_64`` everywhere, ``aarch64`` (Linux) or
+  ``arm64`` (macOS, Windows) for 64-bit Arm, matching the wheel platform tags.
 - ``index_url`` is None where plain PyPI serves that very build (macOS, Windows CPU, and the one CUDA build
   PyPI carries for Linux), else ``index_base/<build>``; ``build_index_url`` is always the per-build index,
   for roles that prefer to pin it.
@@ -26,6 +26,7 @@ Choices made here, beyond the data:
 
 import re
 
+from ansible_collections.torchfleet.lab.plugins.module_utils import _platform
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import (
     CONDA_PLATFORMS,
     CUDA_ARCHS,
@@ -38,9 +39,6 @@ from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix impor
     RELEASES,
 )
 
-_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "windows": "Windows"}
-_X86 = ("x86_64", "amd64", "x64", "x86-64")
-_ARM = ("aarch64", "arm64", "aarch64_be", "armv8", "armv8l")
 _COMPUTE_HELP = "auto, cpu, cuda, cuXYZ (e.g. cu126), rocm, rocmX.Y (e.g. rocm6.2) or mps"
 _DRIVER_RE = re.compile(r"^\d+(\.\d+){0,3}$")
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
@@ -117,20 +115,18 @@ def _norm_version(version):
 
 
 def _norm_system(system):
-    key = str(system or "").strip().lower()
-    if key not in _SYSTEMS:
+    name = _platform.system_name(system)
+    if name is None:
         raise TorchBuildError(
-            f"system {system!r} is not supported; use ansible_facts['system']: Linux, Darwin or Windows"
+            f"system {system!r} is not supported; use ansible_facts['system']: Linux, Darwin or Windows (Win32NT)"
         )
-    return _SYSTEMS[key]
+    return name
 
 
 def _norm_machine(system, machine):
-    key = str(machine or "").strip().lower()
-    if key in _X86:
-        return "x86_64"
-    if key in _ARM:
-        return "aarch64" if system == "Linux" else "arm64"
+    name = _platform.machine_name(system, machine)
+    if name in ("x86_64", "aarch64", "arm64"):
+        return name
     raise TorchBuildError(
         f"machine {machine!r} is not supported; PyTorch ships 64-bit wheels only: x86_64 (AMD64) or "
         "aarch64 (arm64), as ansible_facts['machine'] reports them"

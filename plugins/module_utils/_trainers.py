@@ -21,11 +21,12 @@ Choices made here:
   IPv4 address; the port is 1-65535.  The run id is ``secrets.token_hex(16)``, drawn on the first host's plan.
 - A distributed run needs its whole ``trainers_group`` in the play: a group the inventory does not hold, or a
   ``--limit`` that leaves some of its hosts out, is refused before anything changes.
-- Default directories: ``/opt/torchfleet/trainers`` (system) and ``~/.local/share/torchfleet/trainers``
-  (user, XDG's data home) on Linux and macOS; ``C:\\ProgramData\\torchfleet\\trainers`` (system: the
-  all-users application data folder) and ``%USERPROFILE%\\AppData\\Local\\torchfleet\\trainers`` (user: the
-  per-user, non-roaming folder Windows keeps application data in, so tens of MB of data and runs do not
-  travel with a roaming profile; the miniconda role keeps its user cache under the same folder).
+- Default directories (``_platform.default_dir``): ``/opt/torchfleet/trainers`` (system) and
+  ``~/.local/share/torchfleet/trainers`` (user, XDG's data home) on Linux and macOS;
+  ``C:\\ProgramData\\torchfleet\\trainers`` (system: the all-users application data folder) and
+  ``%USERPROFILE%\\AppData\\Local\\torchfleet\\trainers`` (user: the per-user, non-roaming folder Windows keeps
+  application data in, so tens of MB of data and runs do not travel with a roaming profile; the miniconda role
+  keeps its user cache under the same folder).
 - At system scope on Linux the trainers run as ``trainers_user`` (an unprivileged account, created by the role
   unless ``trainers_user_create`` is false), never as root: root starts them through util-linux ``runuser -u
   USER --`` (https://man7.org/linux/man-pages/man1/runuser.1.html), which keeps the environment (the job's
@@ -51,10 +52,10 @@ import json
 import re
 import secrets
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror, _validate
+from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror, _platform, _validate
 
 KNOWN_TRAINERS = ("linear_regression", "mnist_cnn")
-SCOPES = ("auto", "system", "user")
+SCOPES = _platform.SCOPES
 
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -70,19 +71,6 @@ MNIST_UPSTREAM_SHA256 = {
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
 
-# ansible_facts['system'] as each OS reports it (Windows: Win32NT) -> the name used here.
-_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "windows": "Windows", "win32nt": "Windows"}
-_AUTO_SCOPE = {"Linux": "system", "Darwin": "user", "Windows": "system"}
-_SYSTEM_DIRS = {
-    "Linux": "/opt/torchfleet/trainers",
-    "Darwin": "/opt/torchfleet/trainers",
-    "Windows": "C:\\ProgramData\\torchfleet\\trainers",
-}
-_USER_DIRS = {
-    "Linux": ".local/share/torchfleet/trainers",
-    "Darwin": ".local/share/torchfleet/trainers",
-    "Windows": "AppData\\Local\\torchfleet\\trainers",
-}
 # stop_job.py stops a distributed job through /proc, job_lease.py stops it when the controller is gone, and
 # rendezvous_probe.py checks the rendezvous port before a launch, so they go only where distributed runs happen.
 _SCRIPTS = {
@@ -93,7 +81,6 @@ _SCRIPTS = {
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:[0-9]+)?)$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _WINDOWS_ABSOLUTE_RE = re.compile(r"^([A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
-_OS_NAMES = {"Linux": "Linux", "Darwin": "macOS", "Windows": "Windows"}
 # useradd(8), CAVEATS: begin with a lower case letter or an underscore, then lower case letters, digits,
 # underscores or dashes; at most 32 characters (https://man7.org/linux/man-pages/man8/useradd.8.html).
 _USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -105,7 +92,7 @@ class TrainersPlanError(ValueError):
 
 def normalise_system(system):
     """``Linux``, ``Darwin`` or ``Windows`` for any spelling of ``ansible_facts['system']``."""
-    name = _SYSTEMS.get(str(system or "").strip().lower())
+    name = _platform.system_name(system)
     if not name:
         raise TrainersPlanError(
             f"The trainers role runs on Linux, macOS (Darwin) and Windows; this host reports {system!r} "
@@ -116,30 +103,27 @@ def normalise_system(system):
 
 def family(system):
     """``windows`` (PowerShell modules) or ``posix`` (Python modules)."""
-    return "windows" if normalise_system(system) == "Windows" else "posix"
+    return _platform.family(normalise_system(system))
 
 
 def resolve_scope(scope, system, env_scope=""):
     """``system`` or ``user`` for ``trainers_scope``; ``auto`` is the scope of the PyTorch environment
     (``env_scope``: ``torchfleet_torch.scope`` or ``pytorch_env_scope``) when that is known, else the OS's."""
-    value = str(scope or "").strip().lower()
-    if value not in SCOPES:
+    if str(scope or "").strip().lower() not in SCOPES:
         raise TrainersPlanError(f"trainers_scope {scope!r} is not one of auto, system, user.")
-    if value == "auto":
-        env_value = str(env_scope or "").strip().lower()
-        if env_value in ("system", "user"):
-            return env_value
-        return _AUTO_SCOPE[normalise_system(system)]
-    return value
+    resolved = _platform.resolve_scope(scope, system, str(env_scope or "").strip().lower())
+    if resolved is None:  # auto, on an OS the role does not run on: refuse it by name
+        normalise_system(system)
+    return resolved
 
 
 def needs_become(scope, system):
     """Whether the role escalates: system scope on Linux and macOS only (Windows has no sudo)."""
-    return family(system) == "posix" and resolve_scope(scope, system) == "system"
+    return _platform.needs_become(resolve_scope(scope, system), normalise_system(system))
 
 
 def separator(system):
-    return "\\" if normalise_system(system) == "Windows" else "/"
+    return _platform.separator(normalise_system(system))
 
 
 def join(system, *parts):
@@ -288,15 +272,16 @@ def run_as(user, scope, system, problems):
 def default_dir(system, scope, home):
     """``trainers_dir`` when it is empty."""
     os_name = normalise_system(system)
-    if resolve_scope(scope, system) == "system":
-        return _SYSTEM_DIRS[os_name]
+    resolved = resolve_scope(scope, system)
+    if resolved == "system":
+        return _platform.default_dir(os_name, resolved, "trainers")
     base = normalise_path(home, system)
     if not base:
         raise TrainersPlanError(
             f"trainers_scope user puts the trainers in the connecting user's home, but the host reports none "
             f"(ansible_facts['user_dir'] is {home!r}): gather facts, or set trainers_dir."
         )
-    return join(system, base, _USER_DIRS[os_name])
+    return join(system, base, _platform.default_dir(os_name, resolved, "trainers"))
 
 
 def _as_int(value, name, minimum, problems, what):
@@ -324,7 +309,7 @@ def _check_device(device, os_name, problems):
     elif device == "mps" and os_name != "Darwin":
         problems.append(
             f"trainers_device mps is Apple's Metal backend, which exists on macOS only; this host runs "
-            f"{_OS_NAMES[os_name]}: use auto, cpu or cuda."
+            f"{_platform.display_name(os_name)}: use auto, cpu or cuda."
         )
     elif device.startswith("cuda") and os_name == "Darwin":
         problems.append(
@@ -339,7 +324,7 @@ def _check_distributed(os_name, host, group, group_systems, problems):
         problems.append(
             f"trainers_distributed runs mnist_cnn under torchrun across trainers_group, which this collection "
             f"supports on Linux only (the job is stopped through /proc, macOS's MPS has no collective backend, "
-            f"Windows builds have no NCCL); {host or 'this host'} runs {_OS_NAMES[os_name]}. Set "
+            f"Windows builds have no NCCL); {host or 'this host'} runs {_platform.display_name(os_name)}. Set "
             f"trainers_distributed: false for the hosts of trainers_group ({group}) so that each trains on its "
             f"own (with playbooks/train.yml: in their group_vars, or -e trainers_distributed=false), or leave "
             f"{host or 'this host'} out of trainers_group."
@@ -350,9 +335,9 @@ def _check_distributed(os_name, host, group, group_systems, problems):
         reported = group_systems[name]
         if not reported:  # no facts (unreachable): the distributed run names it when the job fails
             continue
-        other = _SYSTEMS.get(str(reported).strip().lower(), str(reported))
+        other = _platform.system_name(reported)
         if other != "Linux":
-            others.append(f"{name} ({_OS_NAMES.get(other, other)})")
+            others.append(f"{name} ({_platform.display_name(other or reported)})")
     if others:
         problems.append(
             f"trainers_group ({group}) holds hosts that are not Linux: {', '.join(others)}; the distributed "
@@ -434,7 +419,7 @@ def plan(
         resolved_scope = resolve_scope(scope, system, env_scope)
     except TrainersPlanError as exc:
         problems.append(str(exc))
-        resolved_scope = _AUTO_SCOPE[os_name]
+        resolved_scope = _platform.resolve_scope("auto", os_name)
 
     if isinstance(run, str) or not isinstance(run, (list, tuple)):
         problems.append(f"trainers_run ({run!r}) must be a list naming any of {', '.join(KNOWN_TRAINERS)}.")
@@ -454,7 +439,7 @@ def plan(
     device = str(device or "").strip()
     _check_device(device, os_name, problems)
 
-    example = _SYSTEM_DIRS[os_name]
+    example = _platform.default_dir(os_name, "system", "trainers")
     base = None
     if trainers_dir:
         base = check_dir("trainers_dir", trainers_dir, system, home, problems)
