@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -17,16 +16,16 @@ from ansible_collections.torchfleet.lab.plugins.action.gpu_facts import ActionMo
 from ansible_collections.torchfleet.lab.plugins.module_utils import _driver
 from ansible_collections.torchfleet.lab.plugins.modules import gpu_facts
 
+from ..conftest import FACT_KEYS, GPU_FIXTURES
 from .conftest import FailJson, run_main
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gpu"
-HOSTS = json.loads((FIXTURES / "hosts.json").read_text(encoding="utf-8"))
+HOSTS = json.loads((GPU_FIXTURES / "hosts.json").read_text(encoding="utf-8"))
 SECURE_BOOT = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 
 
 def _content(value):
     if value.startswith("@"):
-        return (FIXTURES / value[1:]).read_text(encoding="utf-8")
+        return (GPU_FIXTURES / value[1:]).read_text(encoding="utf-8")
     return value
 
 
@@ -353,22 +352,7 @@ def test_gpu_facts(tmp_path, host, expected, commands):
     result, calls, warnings = run_module(tmp_path, host)
     assert result["changed"] is False
     facts = result["ansible_facts"]["torchfleet_gpu"]
-    assert set(facts) == {
-        "vendor",
-        "vendors",
-        "devices",
-        "nvidia_driver",
-        "cuda_driver_version",
-        "kernel_module_loaded",
-        "kernel_module_flavor",
-        "nouveau_loaded",
-        "secure_boot",
-        "mps_available",
-        "nvidia_smi",
-        "nvidia_smi_rc",
-        "source",
-        "warnings",
-    }
+    assert set(facts) == FACT_KEYS
     for key, value in expected.items():
         assert facts[key] == value, key
     assert calls == commands
