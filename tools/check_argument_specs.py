@@ -1,8 +1,8 @@
 """Check that every role's public defaults and its argument_specs declare the same variables.
 
-STYLE.md: every public variable is commented in defaults/main.yml and declared in
-meta/argument_specs.yml, and the two key sets match. Internal (``__``) variables live in
-vars/ and are not part of the contract. Spec defaults must not depend on facts.
+Every public variable is commented in defaults/main.yml and declared in meta/argument_specs.yml (from which
+tools/gen_role_docs.py writes README's "Role variables"), and the two key sets match. Internal (``__``)
+variables live in vars/ and are not part of the contract. Spec defaults must not depend on facts.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def check_role(role: Path) -> list[str]:
     return errors
 
 
-# Variables whose public name predates the role name (kept for the contract in DESIGN.md).
+# Public names older than the role's name (README "Role variables"): renaming them would break users' inventories.
 PREFIX_EXCEPTIONS = {"pytorch_version", "pytorch_env_name", "pytorch_python_version", "pytorch_compute"}
 
 

@@ -31,7 +31,8 @@ UPSTREAM = {
     "miniforge": "https://github.com/conda-forge/miniforge/releases",
 }
 
-# SHA-256 of pinned installers, each from the source named beside it (see shared reference conda.md §2).
+# SHA-256 of pinned installers (https://repo.anaconda.com/miniconda/ lists each one), each from the source named
+# beside it.
 KNOWN_SHA256 = {
     # repo.anaconda.com index page, as quoted by several independent install scripts
     "Miniconda3-py313_25.11.1-1-Linux-x86_64.sh": "e0b10e050e8928e2eb9aad2c522ee3b5d31d30048b8a9997663a8a460d538cef",

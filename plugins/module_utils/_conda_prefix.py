@@ -7,7 +7,8 @@ imports it on Linux and macOS hosts (reading the prefix with ``os``), its action
 for Windows hosts (reading the prefix through ``win_stat``/``win_find``/``slurp``), and the
 ``conda_prefix_plan`` filter. One set of rules for every OS.
 
-Sources (shared reference conda.md section 1.2, conda/constructor ``header.sh`` and ``nsis/main.nsi.tmpl``):
+Sources (https://github.com/conda/constructor at commit f57a3e7: ``constructor/header.sh`` and
+``constructor/nsis/main.nsi.tmpl``, the templates of the Miniconda and Miniforge installers):
 
 - ``.sh`` (Linux, macOS): writes ``_conda``, extracts ``preconda.tar.bz2`` (an empty ``conda-meta/history``)
   into ``install_tmp``, installs, extracts ``postconda.tar.bz2`` (the real history), then removes

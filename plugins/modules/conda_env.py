@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: conda_env
 short_description: Manage a conda environment and the pip requirements inside it
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates or removes a conda environment, installs missing conda packages into it, and installs pip requirements
     with the environment's own Python.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: torch_info
 short_description: Report what PyTorch sees in an environment and check a matrix product on a device
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs a short program with the given Python interpreter that imports C(torch) and reports its version, build
     (CUDA, HIP, cuDNN), the visible devices and Apple MPS support.

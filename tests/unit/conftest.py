@@ -1,20 +1,34 @@
-"""Make the checkout importable as ``ansible_collections.torchfleet.lab``.
+"""Make the checkout importable as ``ansible_collections.torchfleet.lab``, and hold what several tests build.
 
 Modules and filters import shared code by its collection path, so the unit tests
 need the repository to appear under that name.  A symlink tree in a temporary
 directory does it without copying or installing anything.
+
+The helpers below (tiny wheels, a venv with pip, the dev venv's uv) are imported by the tests that run the real
+pip and uv: ``from ...conftest import make_wheel`` (pyproject.toml's --import-mode=importlib loads this file as
+``tests.unit.conftest``).
 """
 
 from __future__ import annotations
 
+import base64
+import compileall
 import contextlib
+import ensurepip
+import hashlib
 import importlib
 import os
+import re
+import shutil
 import sys
 import tempfile
+import venv
+import zipfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# uv of the dev venv (requirements-dev.txt pins the release the role installs), else one on PATH.
+UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
 
 
 def _collection_root() -> Path:
@@ -38,3 +52,48 @@ if _root not in sys.path:
 # tests, so torch._dynamo must be imported while sys.intern is still the builtin.
 with contextlib.suppress(ImportError):  # torch is optional outside the trainer tests
     importlib.import_module("torch._dynamo")
+
+
+def record_hash(data: bytes) -> str:
+    """A RECORD hash: sha256, urlsafe base64 without padding (packaging.python.org, "Recording installed projects")."""
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_wheel(directory: Path, name: str, version: str, files: dict, requires=(), dist_info=None) -> Path:
+    """A py3-none-any wheel of project NAME holding FILES ({path: text}), laid out as the binary distribution format
+    says (https://packaging.python.org/en/latest/specifications/binary-distribution-format/): a .dist-info with
+    METADATA (a Requires-Dist per REQUIRES), WHEEL, the DIST_INFO files ({name: text}, e.g. entry_points.txt) and a
+    RECORD of every file's hash and size. The file and .dist-info names escape NAME as that page's "Escaping and
+    Unicode" says (runs of -_. become _, lower case); METADATA keeps NAME as given."""
+    escaped = re.sub(r"[-_.]+", "_", name).lower()
+    dist = f"{escaped}-{version}.dist-info"
+    entries = dict(files)
+    entries[f"{dist}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {req}\n" for req in requires
+    )
+    entries[f"{dist}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: torchfleet-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    entries.update({f"{dist}/{file}": text for file, text in (dist_info or {}).items()})
+    record = [f"{path},{record_hash(text.encode())},{len(text.encode())}" for path, text in entries.items()]
+    entries[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    directory.mkdir(parents=True, exist_ok=True)
+    wheel = directory / f"{escaped}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in entries.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def make_pip_venv(prefix: Path) -> Path:
+    """A venv at PREFIX with pip: the wheel Python bundles for ensurepip, unpacked into site-packages (a wheel is a
+    zip of the installed files; skipping ensurepip's own pip run saves most of the time on a busy machine), and
+    byte-compiled once, so that copies made with copytree (which keeps mtimes) use these .pyc files."""
+    venv.EnvBuilder(with_pip=False).create(prefix)
+    bundled = sorted((Path(ensurepip.__file__).parent / "_bundled").glob("pip-*.whl"))
+    assert bundled, "this Python has no bundled pip wheel"
+    site = next((prefix / "lib").glob("python3*/site-packages"))
+    with zipfile.ZipFile(bundled[-1]) as archive:
+        archive.extractall(site)
+    compileall.compile_dir(str(site), quiet=1, workers=0)
+    return prefix

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import testinfra
 
 
-def _host(name):
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
+@pytest.fixture(scope="module")
+def conda_host(molecule_host):
+    return molecule_host("tf-conda")
 
 
 @pytest.fixture(scope="module")
-def conda_host():
-    return _host("tf-conda")
-
-
-@pytest.fixture(scope="module")
-def uv_host():
-    return _host("tf-uv")
+def uv_host(molecule_host):
+    return molecule_host("tf-uv")
 
 
 @pytest.fixture(scope="module")

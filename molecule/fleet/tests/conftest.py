@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-import testinfra
 
 HOSTS = ("tf-fleet-1", "tf-fleet-2", "tf-fleet-3")
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -30,14 +29,9 @@ print('\n'.join(found))
 """
 
 
-def _host(name):
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
-
-
 @pytest.fixture(scope="module")
-def hosts():
-    return {name: _host(name) for name in HOSTS}
+def hosts(molecule_host):
+    return {name: molecule_host(name) for name in HOSTS}
 
 
 @pytest.fixture(scope="module")

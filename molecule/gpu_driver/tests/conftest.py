@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import testinfra
 
 
 @pytest.fixture(scope="module")
-def host():
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    return testinfra.get_host(f"ansible://tf-gpu-driver?ansible_inventory={inventory}")
+def host(molecule_host):
+    return molecule_host("tf-gpu-driver")

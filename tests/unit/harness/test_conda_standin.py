@@ -12,10 +12,11 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
+
+from ..conftest import make_wheel
 
 HARNESS = Path(__file__).resolve().parents[2] / "harness" / "conda_standin"
 sys.path.insert(0, str(HARNESS))
@@ -50,21 +51,6 @@ def accept_tos(inst, home=None):
     for url in DEFAULTS:
         rc, _doc, proc = conda(inst, "tos", "accept", "--override-channels", "--channel", url, home=home)
         assert rc == 0, proc.stderr
-
-
-def make_wheel(directory: Path) -> Path:
-    dist = "demo_pkg-1.2.3.dist-info"
-    files = {
-        "demo_pkg/__init__.py": "VALUE = 1\n",
-        dist + "/METADATA": "Metadata-Version: 2.1\nName: Demo_Pkg\nVersion: 1.2.3\n",
-        dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    path = directory / "demo_pkg-1.2.3-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-        archive.writestr(dist + "/RECORD", "".join(n + ",,\n" for n in files) + dist + "/RECORD,,\n")
-    return path
 
 
 # ------------------------------------------------------------------------------------------------ installer
@@ -334,7 +320,8 @@ def app_env(miniconda, tmp_path_factory):
     accept_tos(miniconda)
     rc, doc, proc = conda(miniconda, "create", "--json", "-y", "-n", "app", "python=" + PY, "pip")
     assert rc == 0, proc.stdout + proc.stderr
-    wheel = make_wheel(tmp_path_factory.mktemp("wheel"))
+    # METADATA's name is not the normalised one: conda list must show it normalised (demo-pkg).
+    wheel = make_wheel(tmp_path_factory.mktemp("wheel"), "Demo_Pkg", "1.2.3", {"demo_pkg/__init__.py": "VALUE = 1\n"})
     prefix = Path(doc["prefix"])
     subprocess.run([str(prefix / "bin" / "python"), "-m", "pip", "install", "--no-index", "--no-input",
                     "--disable-pip-version-check", str(wheel)], check=True, capture_output=True)  # fmt: skip

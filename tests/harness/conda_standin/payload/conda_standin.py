@@ -345,7 +345,9 @@ def _rc_candidates(base):
 
 
 def condarc_files():
-    """Existing config files, lowest precedence first (reference section 6)."""
+    """Existing config files, lowest precedence first: conda's SEARCH_PATH (conda/base/constants.py), as
+    https://docs.conda.io/projects/conda/en/stable/user-guide/configuration/use-condarc.html#searching-for-condarc
+    lists it."""
     paths = []
     paths.extend(_rc_candidates("/etc/conda"))
     paths.extend(_rc_candidates("/var/lib/conda"))

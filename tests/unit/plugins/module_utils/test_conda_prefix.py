@@ -1,7 +1,8 @@
 """Prefix classification and the role's decision, for Linux, macOS and Windows layouts.
 
-The layouts follow conda/constructor's installer templates (header.sh, nsis/main.nsi.tmpl) as summarised in the
-shared reference conda.md section 1.2: what a finished install leaves and what an interrupted one leaves behind.
+The layouts follow conda/constructor's installer templates (https://github.com/conda/constructor at commit f57a3e7:
+constructor/header.sh, constructor/nsis/main.nsi.tmpl; module_utils/_conda_prefix.py cites the lines): what a
+finished install leaves and what an interrupted one leaves behind.
 """
 
 from __future__ import annotations

@@ -15,19 +15,17 @@ half-made distribution as installed ("Audited") and leaves it broken; with them 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 from ansible_collections.torchfleet.lab.plugins.module_utils import _env_record as er
 
-UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+from ...conftest import UV, make_wheel, record_hash
+
 NAME, VERSION = "tfdemo", "1.0"
 DIST = f"{NAME}-{VERSION}.dist-info"
 FILES = {
@@ -35,26 +33,6 @@ FILES = {
     f"{NAME}/core.py": "def main():\n    print('ok')\n",
     f"{NAME}/data/table.txt": "x" * 5000,
 }
-
-
-def _hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def make_wheel(directory: Path) -> Path:
-    entries = dict(FILES)
-    entries[f"{DIST}/METADATA"] = f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\n"
-    entries[f"{DIST}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: torchfleet-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
-    entries[f"{DIST}/entry_points.txt"] = f"[console_scripts]\n{NAME} = {NAME}.core:main\n"
-    record = [f"{p},{_hash(t.encode())},{len(t.encode())}" for p, t in entries.items()]
-    entries[f"{DIST}/RECORD"] = "\n".join([*record, f"{DIST}/RECORD,,"]) + "\n"
-    wheel = directory / f"{NAME}-{VERSION}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in entries.items():
-            archive.writestr(path, text)
-    return wheel
 
 
 def uv(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -69,7 +47,8 @@ def installed(tmp_path_factory):
     if UV is None:
         pytest.skip("uv (requirements-dev.txt) is not installed")
     work = tmp_path_factory.mktemp("env-record")
-    wheel = make_wheel(work)
+    entry_points = f"[console_scripts]\n{NAME} = {NAME}.core:main\n"
+    wheel = make_wheel(work, NAME, VERSION, FILES, dist_info={"entry_points.txt": entry_points})
     prefix = work / "env"
     made = uv("venv", "--python", sys.executable, str(prefix), cwd=work)
     assert made.returncode == 0, made.stderr
@@ -93,7 +72,7 @@ def env(installed, tmp_path):
 def _interrupt(site: Path, prefix: Path, keep_files: int) -> None:
     """What uv leaves when killed while linking: the wheel's own RECORD, no INSTALLER, no console script, and
     only the first ``keep_files`` of the package's files."""
-    wheel_record = [f"{p},{_hash(t.encode())},{len(t.encode())}" for p, t in FILES.items()]
+    wheel_record = [f"{p},{record_hash(t.encode())},{len(t.encode())}" for p, t in FILES.items()]
     (site / DIST / "RECORD").write_text("\n".join([*wheel_record, f"{DIST}/RECORD,,"]) + "\n")
     for name in ("INSTALLER", "REQUESTED"):
         (site / DIST / name).unlink(missing_ok=True)

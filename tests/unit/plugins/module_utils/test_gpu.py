@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from ansible_collections.torchfleet.lab.plugins.module_utils import _gpu
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gpu"
-
-FACT_KEYS = {
-    "vendor",
-    "vendors",
-    "devices",
-    "nvidia_driver",
-    "cuda_driver_version",
-    "kernel_module_loaded",
-    "kernel_module_flavor",
-    "nouveau_loaded",
-    "secure_boot",
-    "mps_available",
-    "nvidia_smi",
-    "nvidia_smi_rc",
-    "source",
-    "warnings",
-}
-DEVICE_KEYS = {"vendor", "name", "pci_id", "pci_slot", "class", "memory_mib", "compute_capability", "uuid"}
+from ..conftest import DEVICE_KEYS, FACT_KEYS, GPU_FIXTURES
 
 
 def fixture(name):
-    return (FIXTURES / name).read_text(encoding="utf-8")
+    return (GPU_FIXTURES / name).read_text(encoding="utf-8")
 
 
 # --- PCI -------------------------------------------------------------------

@@ -15,17 +15,13 @@ does.
 from __future__ import annotations
 
 import base64
-import ensurepip
 import functools
-import hashlib
 import http.server
 import os
 import shutil
 import subprocess
 import sys
 import threading
-import venv
-import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,7 +29,8 @@ import pytest
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_env as ce
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 
-UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+from ...conftest import UV, make_pip_venv, make_wheel
+
 pytestmark = [
     pytest.mark.skipif(UV is None, reason="uv (requirements-dev.txt) is not installed"),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the POSIX command lines (env -u) and /proc"),
@@ -44,28 +41,6 @@ BUILD = {"torch": "2.13.0", "torchvision": None, "torchaudio": None, "python": "
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-def make_wheel(directory: Path, name: str, version: str, files: dict, requires=()) -> Path:
-    """A py3-none-any wheel (https://packaging.python.org/en/latest/specifications/binary-distribution-format/)."""
-    dist_info = f"{name}-{version}.dist-info"
-    entries = dict(files)
-    entries[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
-        f"Requires-Dist: {req}\n" for req in requires
-    )
-    entries[f"{dist_info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: torchfleet-test\nRoot-Is-Purelib: true\n"
-    entries[f"{dist_info}/WHEEL"] += "Tag: py3-none-any\n"
-    record = []
-    for path, text in entries.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    entries[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in entries.items():
-            archive.writestr(path, text)
-    return wheel
-
-
 def simple_index(root: Path, name: str, wheels) -> None:
     """/<name>/simple/<project>/ pages linking to the wheels by absolute path on the same server."""
     for wheel in wheels:
@@ -125,14 +100,7 @@ def server(site):
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A venv with pip (ensurepip's bundled wheel, unpacked); each test copies it."""
-    prefix = tmp_path_factory.mktemp("template") / "env"
-    venv.EnvBuilder(with_pip=False).create(prefix)
-    bundled = sorted((Path(ensurepip.__file__).parent / "_bundled").glob("pip-*.whl"))
-    assert bundled, "this Python has no bundled pip wheel"
-    site_packages = next((prefix / "lib").glob("python3*/site-packages"))
-    with zipfile.ZipFile(bundled[-1]) as archive:
-        archive.extractall(site_packages)
-    return prefix
+    return make_pip_venv(tmp_path_factory.mktemp("template") / "env")
 
 
 @pytest.fixture

@@ -12,25 +12,20 @@ The command lines are the role's own: ``_pytorch_env.install_plan`` (uv, install
 
 from __future__ import annotations
 
-import base64
-import compileall
-import ensurepip
-import hashlib
 import html
 import json
 import os
 import shutil
 import subprocess
 import sys
-import venv
-import zipfile
 from pathlib import Path
 
 import pytest
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_env as ce
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 
-UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+from ...conftest import UV, make_pip_venv, make_wheel
+
 pytestmark = [
     pytest.mark.skipif(UV is None, reason="uv (requirements-dev.txt) is not installed"),
     pytest.mark.skipif(sys.platform == "win32", reason="the POSIX command lines (env -u) are run here"),
@@ -41,29 +36,6 @@ HOST = {"system": "Linux", "machine": "x86_64"}
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-def make_wheel(directory: Path, name: str, version: str, files: dict, requires=()) -> Path:
-    """A py3-none-any wheel (https://packaging.python.org/en/latest/specifications/binary-distribution-format/)."""
-    dist_info = f"{name}-{version}.dist-info"
-    entries = dict(files)
-    entries[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
-        f"Requires-Dist: {req}\n" for req in requires
-    )
-    entries[f"{dist_info}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: torchfleet-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
-    record = []
-    for path, text in entries.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    entries[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in entries.items():
-            archive.writestr(path, text)
-    return wheel
-
-
 def fake_torch(directory: Path, version: str, cuda=None, origin="build") -> Path:
     # torch/version.py carries __version__ and cuda as the real wheels do (torch.version.cuda).
     files = {
@@ -116,21 +88,8 @@ def indexes(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    """One venv with pip; each test copies it, which is much faster than a new one.
-
-    pip is the wheel Python bundles for ensurepip, unpacked into site-packages (a wheel is a zip of the
-    installed files; skipping ensurepip's own pip run saves most of the time on a busy machine).
-    """
-    prefix = tmp_path_factory.mktemp("template") / "env"
-    venv.EnvBuilder(with_pip=False).create(prefix)
-    bundled = sorted((Path(ensurepip.__file__).parent / "_bundled").glob("pip-*.whl"))
-    assert bundled, "this Python has no bundled pip wheel"
-    site = next((prefix / "lib").glob("python3*/site-packages"))
-    with zipfile.ZipFile(bundled[-1]) as archive:
-        archive.extractall(site)
-    # Byte-compile once here; copytree keeps the mtimes, so the copies use these .pyc files.
-    compileall.compile_dir(str(site), quiet=1, workers=0)
-    return prefix
+    """One venv with pip; each test copies it, which is much faster than a new one."""
+    return make_pip_venv(tmp_path_factory.mktemp("template") / "env")
 
 
 def new_venv(template, prefix):

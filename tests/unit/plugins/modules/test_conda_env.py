@@ -13,36 +13,14 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.module_utils._conda_env import PIP_LAUNCHER
 from ansible_collections.torchfleet.lab.plugins.modules import conda_env
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from .conftest import fixture, run_main
+
 CONDA = "/opt/miniforge3/bin/conda"
 ROOT = "/opt/miniforge3"
 TORCH_ENV = ROOT + "/envs/torch"
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def fixture(name):
-    return (FIXTURES / name).read_text()
-
-
-def _exit_json(self, **kwargs):
-    kwargs.setdefault("changed", False)
-    raise ExitJson(kwargs)
-
-
-def _fail_json(self, **kwargs):
-    kwargs["failed"] = True
-    raise FailJson(kwargs)
 
 
 class FakeHost:
@@ -87,18 +65,8 @@ class FakeHost:
 
 
 def run(params, host, check_mode=False):
-    params = dict(params)
-    params.setdefault("conda", CONDA)
-    if check_mode:
-        params["_ansible_check_mode"] = True
-    with patch_module_args(params), mock.patch.multiple(
-        basic.AnsibleModule,
-        exit_json=_exit_json,
-        fail_json=_fail_json,
-        run_command=host.bound(),
-    ), pytest.raises((ExitJson, FailJson)) as info:
-        conda_env.main()
-    return info.value.args[0]
+    params = {"conda": CONDA, **params}
+    return run_main(conda_env.main, params, check_mode, run_command=host.bound()).kwargs
 
 
 def torch_list(torch="2.13.0+cpu", python="3.11.9"):
@@ -304,12 +272,7 @@ def standin(tmp_path_factory):
 
 
 def run_real(params, check_mode=False):
-    if check_mode:
-        params = dict(params, _ansible_check_mode=True)
-    patches = mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json)
-    with patch_module_args(params), patches, pytest.raises((ExitJson, FailJson)) as info:
-        conda_env.main()
-    return info.value.args[0]
+    return run_main(conda_env.main, params, check_mode).kwargs
 
 
 def test_against_standin_create_idempotent_remove(standin):

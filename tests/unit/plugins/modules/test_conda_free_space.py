@@ -4,37 +4,23 @@ from __future__ import annotations
 
 import os
 from collections import namedtuple
-from contextlib import ExitStack
 from unittest import mock
 
-import pytest
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.modules import conda_free_space
+
+from .conftest import run_main
 
 MB = 1024 * 1024
 Vfs = namedtuple("Vfs", "f_bavail f_frsize")
 
 
-class Done(Exception):
-    pass
-
-
 def run(tmp_path, free_mb, **params):
-    def exit_json(self, **kwargs):
-        raise Done(kwargs)
-
     args = {"prefix": str(tmp_path / "new" / "conda"), "cache_dir": str(tmp_path / "cache"),
             "installer_path": str(tmp_path / "cache" / "Miniconda3-x.sh"), "min_free_mb": 450, **params}  # fmt: skip
-    with ExitStack() as stack:
-        stack.enter_context(patch_module_args(args))
-        stack.enter_context(mock.patch.object(AnsibleModule, "exit_json", exit_json))
-        stack.enter_context(mock.patch.object(AnsibleModule, "fail_json", exit_json))
-        vfs = Vfs(free_mb * 256, 4096)
-        statvfs = stack.enter_context(mock.patch.object(conda_free_space.os, "statvfs", return_value=vfs))
-        done = stack.enter_context(pytest.raises(Done))
-        conda_free_space.main()
-    return done.value.args[0], statvfs
+    vfs = Vfs(free_mb * 256, 4096)
+    with mock.patch.object(conda_free_space.os, "statvfs", return_value=vfs) as statvfs:
+        outcome = run_main(conda_free_space.main, args)
+    return outcome.kwargs, statvfs
 
 
 def test_a_prefix_that_does_not_exist_is_measured_at_its_nearest_existing_parent(tmp_path):

@@ -12,32 +12,20 @@ import base64
 import fnmatch
 import json
 import ntpath
-from contextlib import ExitStack
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.action.conda_prefix_info import ActionModule
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
 from ansible_collections.torchfleet.lab.plugins.modules import conda_prefix_info
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from .conftest import FIXTURES, FailJson, run_main
+
 INFO = json.loads((FIXTURES / "ref_info_25_11.json").read_text())
 HISTORY = "==> 2025-11-20 10:00:00 <==\n# cmd: constructor\n+defaults/linux-64::python-3.13.9-h0_0\n"
 MARKER = {"distribution": "miniforge", "version": "26.3.2-3", "installer": "Miniforge3-26.3.2-3-Linux-x86_64.sh"}
-
-
-class ExitJson(Exception):
-    def __init__(self, kwargs):
-        super().__init__(kwargs)
-        self.kwargs = kwargs
-
-
-class FailJson(ExitJson):
-    pass
 
 
 # --- the Python module on Linux and macOS -------------------------------------------------------------------
@@ -77,20 +65,7 @@ def run_module(prefix, conda_reply=(0, None, "")):
             out = json.dumps({**INFO, "root_prefix": str(prefix)})
         return rc, out, err
 
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    with ExitStack() as stack:
-        stack.enter_context(patch_module_args({"prefix": str(prefix)}))
-        stack.enter_context(
-            mock.patch.multiple(AnsibleModule, run_command=run_command, exit_json=exit_json, fail_json=fail_json)
-        )
-        caught = stack.enter_context(pytest.raises(ExitJson))
-        conda_prefix_info.main()
-    return caught.value, calls
+    return run_main(conda_prefix_info.main, {"prefix": str(prefix)}, run_command=run_command), calls
 
 
 def test_module_reports_a_complete_prefix_with_its_marker(tmp_path):

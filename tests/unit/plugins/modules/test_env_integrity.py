@@ -5,39 +5,16 @@ hand after the packaging specification's "Recording installed projects"
 
 from __future__ import annotations
 
-from unittest import mock
-
-import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.modules import env_integrity
+
+from .conftest import ExitJson, FailJson, run_main
 
 DIST = "demo-1.0.dist-info"
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ExitJson(kwargs)
-
-
-def _fail_json(self, **kwargs):
-    kwargs["failed"] = True
-    raise FailJson(kwargs)
-
-
 def run(prefix):
-    patches = mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json)
-    args = patch_module_args({"prefix": str(prefix), "_ansible_check_mode": True})
-    with args, patches, pytest.raises((ExitJson, FailJson)) as info:
-        env_integrity.main()
-    return info.type, info.value.args[0]
+    outcome = run_main(env_integrity.main, {"prefix": str(prefix)}, check_mode=True)
+    return type(outcome), outcome.kwargs
 
 
 def make_env(root, record=True, installer=True):

@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import ExitStack
-from pathlib import Path
 from unittest import mock
 
 import pytest
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.action.gpu_facts import ActionModule
 from ansible_collections.torchfleet.lab.plugins.module_utils import _driver
 from ansible_collections.torchfleet.lab.plugins.modules import gpu_facts
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gpu"
-HOSTS = json.loads((FIXTURES / "hosts.json").read_text(encoding="utf-8"))
+from ..conftest import FACT_KEYS, GPU_FIXTURES
+from .conftest import FailJson, run_main
+
+HOSTS = json.loads((GPU_FIXTURES / "hosts.json").read_text(encoding="utf-8"))
 SECURE_BOOT = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
-
-
-class ExitJson(Exception):
-    def __init__(self, kwargs):
-        super().__init__(kwargs)
-        self.kwargs = kwargs
-
-
-class FailJson(ExitJson):
-    pass
 
 
 def _content(value):
     if value.startswith("@"):
-        return (FIXTURES / value[1:]).read_text(encoding="utf-8")
+        return (GPU_FIXTURES / value[1:]).read_text(encoding="utf-8")
     return value
 
 
@@ -86,30 +74,14 @@ def run_module(tmp_path, host_name, **params):
             raise AssertionError(f"{host_name} ran an unexpected command: {args!r}")
         return reply["rc"], _content(reply.get("stdout", "")), _content(reply.get("stderr", ""))
 
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
+    def warn(self, msg):
+        warnings.append(msg)
 
     args = {"sysfs_root": str(root), **params}
-    with ExitStack() as stack:
-        stack.enter_context(patch_module_args(args))
-        stack.enter_context(
-            mock.patch.multiple(
-                AnsibleModule,
-                get_bin_path=get_bin_path,
-                run_command=run_command,
-                exit_json=exit_json,
-                fail_json=fail_json,
-                warn=lambda self, msg: warnings.append(msg),
-            )
-        )
-        stack.enter_context(mock.patch.object(gpu_facts.platform, "system", return_value=host["system"]))
-        caught = stack.enter_context(pytest.raises(ExitJson))
-        gpu_facts.main()
-    assert not isinstance(caught.value, FailJson), caught.value.kwargs
-    return caught.value.kwargs, calls, warnings
+    with mock.patch.object(gpu_facts.platform, "system", return_value=host["system"]):
+        outcome = run_main(gpu_facts.main, args, get_bin_path=get_bin_path, run_command=run_command, warn=warn)
+    assert not isinstance(outcome, FailJson), outcome.kwargs
+    return outcome.kwargs, calls, warnings
 
 
 def device(vendor, name, pci_id, slot, pci_class, *, memory=None, cc=None, uuid=None):
@@ -380,22 +352,7 @@ def test_gpu_facts(tmp_path, host, expected, commands):
     result, calls, warnings = run_module(tmp_path, host)
     assert result["changed"] is False
     facts = result["ansible_facts"]["torchfleet_gpu"]
-    assert set(facts) == {
-        "vendor",
-        "vendors",
-        "devices",
-        "nvidia_driver",
-        "cuda_driver_version",
-        "kernel_module_loaded",
-        "kernel_module_flavor",
-        "nouveau_loaded",
-        "secure_boot",
-        "mps_available",
-        "nvidia_smi",
-        "nvidia_smi_rc",
-        "source",
-        "warnings",
-    }
+    assert set(facts) == FACT_KEYS
     for key, value in expected.items():
         assert facts[key] == value, key
     assert calls == commands

@@ -11,34 +11,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-from unittest import mock
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.torchfleet.lab.plugins.modules import torch_info
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from .conftest import fixture, run_main
+
 PYTHON = "/opt/envs/torch/bin/python"
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    kwargs.setdefault("changed", False)
-    raise ExitJson(kwargs)
-
-
-def _fail_json(self, **kwargs):
-    kwargs["failed"] = True
-    raise FailJson(kwargs)
 
 
 def run(params, response, check_mode=False):
@@ -49,23 +28,11 @@ def run(params, response, check_mode=False):
         calls.append(list(args))
         return response
 
-    params = dict(params)
-    if check_mode:
-        params["_ansible_check_mode"] = True
-    patches = mock.patch.multiple(
-        basic.AnsibleModule,
-        exit_json=_exit_json,
-        fail_json=_fail_json,
-        run_command=run_command,
-        warn=lambda module, msg: warnings.append(msg),
-    )
-    with patch_module_args(params), patches, pytest.raises((ExitJson, FailJson)) as info:
-        torch_info.main()
-    return info.value.args[0], calls, warnings
+    def warn(module, msg):
+        warnings.append(msg)
 
-
-def fixture(name):
-    return (FIXTURES / name).read_text()
+    outcome = run_main(torch_info.main, params, check_mode, run_command=run_command, warn=warn)
+    return outcome.kwargs, calls, warnings
 
 
 @pytest.mark.parametrize(
