@@ -105,45 +105,95 @@ def nothing_installed(host) -> str:
     return f"nothing: no {PREFIX}, no {INSTALLER} in {CACHE}"
 
 
-def recovered(host, book, reference, back_to_converged, mirror) -> str:
+def test_a_small_filesystem_is_refused_before_anything_changes(host, mirror, book, lost, record, request):
+    prefix = f"{TINY}/conda"
+    mirror.clear()
+    remove_role_made(host)
+    assert host.run(f"findmnt -n -o FSTYPE,SIZE {TINY}").stdout.split() == ["tmpfs", "16M"]
+    before = snapshot(host, TINY)
+    run = play(book, f"miniconda_prefix={prefix}", *common())
+    assert run.rc != 0, run.tail()
+    text = output(run)
+    refusal = (
+        f"miniconda_prefix {prefix}: its filesystem ({TINY}) has 16 MB free; Miniconda needs at least 450 MB there "
+        "(miniconda_min_free_mb=450: the 400 MB the conda documentation gives for Miniconda and the 50 MB the "
+        "installer keeps free)."
+    )
+    assert refusal in text, run.tail()
+    assert "lower miniconda_min_free_mb" in text and "Nothing was changed." in text
+    assert snapshot(host, TINY) == before, "the refusal changed the small filesystem"
+    assert not host.file(f"{CACHE}/{INSTALLER}").exists, "the installer was downloaded before the refusal"
+
+    # With the check lowered, the installer itself runs out of room and the role names the space needed.
+    forced = play(book, f"miniconda_prefix={prefix}", *common(), "miniconda_min_free_mb=1")
+    assert forced.rc != 0, forced.tail()
+    assert f"{INSTALLER} ran out of space in miniconda_prefix {prefix} (rc=1): Miniconda needs at least 1 MB" in (
+        forced.output
+    ), forced.tail()
+    # The installer made the prefix before it found the filesystem too small (as constructor's header.sh does,
+    # lines 438-450): the role made it, so the test may remove it.
+    host.run(f"rm -rf {prefix}")
+    assert snapshot(host, TINY) == before
+
+    # The next run, with a prefix on a large enough filesystem, installs: it is the never-interrupted install
+    # that the cases below compare with (the module's ``reference``).
+    request.getfixturevalue("reference")
+    assert host.file(f"{PREFIX}/bin/conda").exists
+    assert lost() == "nothing"
+    record(
+        "small-filesystem",
+        f'the run stopped before anything changed: "{refusal} Free some space, choose a miniconda_prefix (or '
+        "miniconda_cache_dir) on a larger filesystem, or lower miniconda_min_free_mb if you know this installation "
+        "needs less. Nothing was changed.\" With the check lowered (miniconda_min_free_mb=1) the installer's own "
+        f'out-of-space failure is reported as "{INSTALLER} ran out of space in miniconda_prefix {prefix} (rc=1): '
+        'Miniconda needs at least 1 MB free there (miniconda_min_free_mb) ..."',
+        f"nothing: {TINY} as it was, no installer downloaded (after the lowered-check run, the empty {prefix} the "
+        "installer made before its own check)",
+        f"the next run, with miniconda_prefix={PREFIX} on a larger filesystem, installed; its listing is the "
+        "never-interrupted install the other cases compare with (check-mode after the killed-installer case: "
+        "0 changed)",
+        lost(),
+    )
+
+
+BAD_INSTALLERS = [
+    ("installer-truncated", {"match": re.escape(INSTALLER) + "$", "fault": "truncate", "at": 0.5}),
+    ("installer-corrupt", {"match": re.escape(INSTALLER) + "$", "fault": "corrupt", "at": 0.5}),
+]
+
+
+def test_a_bad_installer_is_refused_by_its_checksum(host, mirror, reference, book, lost, record):
+    """The truncated and the corrupted installer one after the other (each refusal leaves nothing), then one
+    recovery run whose prefix must match the never-interrupted install."""
+    remove_role_made(host)
+    left = {}
+    for fault, rule in BAD_INSTALLERS:
+        mirror.set(rule)
+        run = play(book, f"miniconda_prefix={PREFIX}", *common(), "miniconda_download_retries=2")
+        assert run.rc != 0, run.tail()
+        assert any(hit["path"].endswith(INSTALLER) for hit in mirror.hits()), "the fault was not met"
+        text = output(run)
+        assert f"Checksum mismatch: http://127.0.0.1:{mirror.port}/miniconda/{INSTALLER} is not the installer " in text
+        assert "Nothing was installed." in text
+        left[fault] = nothing_installed(host)
     mirror.clear()
     again = play(book, f"miniconda_prefix={PREFIX}", *common())
     assert again.rc == 0, again.tail()
     assert differences(reference, listing(host)) == []
-    phrase = back_to_converged(book, extra=(f"miniconda_prefix={PREFIX}", *common()))
-    return f"the next run downloaded and installed it; its listing matches a never-interrupted install; {phrase}"
-
-
-@pytest.mark.parametrize(
-    ("fault", "rule"),
-    [
-        ("installer-truncated", {"match": re.escape(INSTALLER) + "$", "fault": "truncate", "at": 0.5}),
-        ("installer-corrupt", {"match": re.escape(INSTALLER) + "$", "fault": "corrupt", "at": 0.5}),
-    ],
-)
-def test_a_bad_installer_is_refused_by_its_checksum(
-    host, mirror, reference, book, back_to_converged, lost, record, fault, rule
-):
-    remove_role_made(host)
-    mirror.set(rule)
-    run = play(book, f"miniconda_prefix={PREFIX}", *common(), "miniconda_download_retries=2")
-    assert run.rc != 0, run.tail()
-    assert any(hit["path"].endswith(INSTALLER) for hit in mirror.hits()), "the fault was not met"
-    text = output(run)
-    assert f"Checksum mismatch: http://127.0.0.1:{mirror.port}/miniconda/{INSTALLER} is not the installer " in text
-    assert "Nothing was installed." in text
-    left = nothing_installed(host)
-    recovery = recovered(host, book, reference, back_to_converged, mirror)
     assert lost() == "nothing"
-    record(
-        fault,
-        f'the run stopped at the download: "Checksum mismatch: <mirror>/miniconda/{INSTALLER} is not the '
-        "installer expected (sha256:<pinned sum>). Check miniconda_installer_sha256 or the mirror copy. Nothing was "
-        'installed."',
-        left,
-        recovery,
-        lost(),
-    )
+    for fault, _rule in BAD_INSTALLERS:
+        record(
+            fault,
+            f'the run stopped at the download: "Checksum mismatch: <mirror>/miniconda/{INSTALLER} is not the '
+            "installer expected (sha256:<pinned sum>). Check miniconda_installer_sha256 or the mirror copy. Nothing "
+            'was installed."',
+            left[fault],
+            ("the corrupt-installer case ran next and was refused the same way; " if fault == "installer-truncated"
+             else "")
+            + "the next run with a good mirror downloaded and installed it; its listing matches a never-interrupted "
+            "install (the check-mode run after the killed-installer case below: 0 changed)",
+            lost(),
+        )  # fmt: skip
 
 
 def _wait_for_marker(path: str, timeout: float = 300) -> None:
@@ -196,55 +246,5 @@ def test_the_installer_killed_half_way_is_finished_by_the_next_run(
         left,
         f"the next run recognised the interrupted prefix and ran the installer over it with -u, removing nothing; "
         f"its listing matches a never-interrupted install; {phrase}",
-        lost(),
-    )
-
-
-def test_a_small_filesystem_is_refused_before_anything_changes(host, mirror, book, back_to_converged, lost, record):
-    prefix = f"{TINY}/conda"
-    mirror.clear()
-    remove_role_made(host)
-    assert host.run(f"findmnt -n -o FSTYPE,SIZE {TINY}").stdout.split() == ["tmpfs", "16M"]
-    before = snapshot(host, TINY)
-    run = play(book, f"miniconda_prefix={prefix}", *common())
-    assert run.rc != 0, run.tail()
-    text = output(run)
-    refusal = (
-        f"miniconda_prefix {prefix}: its filesystem ({TINY}) has 16 MB free; Miniconda needs at least 450 MB there "
-        "(miniconda_min_free_mb=450: the 400 MB the conda documentation gives for Miniconda and the 50 MB the "
-        "installer keeps free)."
-    )
-    assert refusal in text, run.tail()
-    assert "lower miniconda_min_free_mb" in text and "Nothing was changed." in text
-    assert snapshot(host, TINY) == before, "the refusal changed the small filesystem"
-    assert not host.file(f"{CACHE}/{INSTALLER}").exists, "the installer was downloaded before the refusal"
-
-    # With the check lowered, the installer itself runs out of room and the role names the space needed.
-    forced = play(book, f"miniconda_prefix={prefix}", *common(), "miniconda_min_free_mb=1")
-    assert forced.rc != 0, forced.tail()
-    assert f"{INSTALLER} ran out of space in miniconda_prefix {prefix} (rc=1): Miniconda needs at least 1 MB" in (
-        forced.output
-    ), forced.tail()
-    # The installer made the prefix before it found the filesystem too small (as constructor's header.sh does,
-    # lines 438-450): the role made it, so the test may remove it.
-    host.run(f"rm -rf {prefix}")
-    assert snapshot(host, TINY) == before
-
-    # The next run, with a prefix on a large enough filesystem, installs.
-    again = play(book, f"miniconda_prefix={PREFIX}", *common())
-    assert again.rc == 0, again.tail()
-    phrase = back_to_converged(book, extra=(f"miniconda_prefix={PREFIX}", *common()))
-    remove_role_made(host)
-    assert lost() == "nothing"
-    record(
-        "small-filesystem",
-        f'the run stopped before anything changed: "{refusal} Free some space, choose a miniconda_prefix (or '
-        "miniconda_cache_dir) on a larger filesystem, or lower miniconda_min_free_mb if you know this installation "
-        "needs less. Nothing was changed.\" With the check lowered (miniconda_min_free_mb=1) the installer's own "
-        f'out-of-space failure is reported as "{INSTALLER} ran out of space in miniconda_prefix {prefix} (rc=1): '
-        'Miniconda needs at least 1 MB free there (miniconda_min_free_mb) ..."',
-        f"nothing: {TINY} as it was, no installer downloaded (after the lowered-check run, the empty {prefix} the "
-        "installer made before its own check)",
-        f"the next run with miniconda_prefix={PREFIX} installed; {phrase}",
         lost(),
     )
