@@ -9,14 +9,15 @@ touched or trained over.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
 import signal
+import subprocess
 import time
 
-import pytest
-from conftest import HOST, TRAINERS, finish, play, podman, snapshot, start_play, wait_for_process
+from conftest import HOST, TRAINERS, ansible_bin, finish, play, podman, snapshot, start_play, wait_for_process
 
 DATA = TRAINERS + "/data/mnist"
 RUNS = TRAINERS + "/runs"
@@ -69,8 +70,13 @@ def port_sockets(port: int) -> list:
     return [line for line in out.splitlines() if line.strip()]
 
 
-def master_port(host) -> int:
-    return int(host.ansible.get_variables().get("trainers_master_port", 29400))
+def master_port() -> int:
+    """trainers_master_port as the inventory sets it for the host (the role's default otherwise)."""
+    inventory = subprocess.run(
+        [ansible_bin("ansible-inventory"), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", HOST],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return int(json.loads(inventory.stdout).get("trainers_master_port", 29400))
 
 
 def ddp_results(host) -> list:
@@ -82,28 +88,33 @@ def ls(host, path) -> list:
     return sorted(host.check_output(f"ls -A {path}").split()) if host.file(path).exists else []
 
 
-@pytest.mark.parametrize(("key", "fault"), [("data-truncated", "truncate"), ("data-corrupt", "corrupt")])
-def test_a_bad_data_file_is_refused_by_its_sum(key, fault, host, mirror, lost, back_to_converged, record):
+DATA_FAULTS = [("data-truncated", "truncate"), ("data-corrupt", "corrupt")]
+
+
+def test_a_bad_data_file_is_refused_by_its_sum(host, mirror, lost, back_to_converged, record):
+    """The truncated and the corrupted file one after the other (each refusal leaves the same state), then one
+    recovery run and one check-mode run."""
     runs = snapshot(host, RUNS)
     # The role's own copy goes, so that the file is really fetched again (never runs/, the results).
     host.check_output(f"rm -rf {DATA}")
-    mirror.set({"match": "/mnist/" + re.escape(BAD_FILE) + "$", "fault": fault, "at": 0.5})
-    try:
-        failed = play("train.yml")
-        hits = mirror.hits()
-    finally:
-        mirror.clear()
-    assert failed.rc != 0, failed.tail()
-    assert len(hits) == 4, hits  # the first try and get_url's three retries, each spoiled
-    out = failed.output
-    assert f"{BAD_FILE} ({mirror.url}/mnist/{BAD_FILE}) failed on each of its 4 tries: The checksum for" in out, out[
-        -3000:
-    ]
-    assert "did not match" in out and "Nothing that failed was kept under its name" in out, out[-3000:]
-    assert "run the play again" in out
-    # Nothing bad under its final name, and no partial download beside the files that passed their sums.
-    assert ls(host, DATA) == sorted(MNIST[:3])
-    assert lost() == "nothing"
+    for key, fault in DATA_FAULTS:
+        mirror.set({"match": "/mnist/" + re.escape(BAD_FILE) + "$", "fault": fault, "at": 0.5})
+        try:
+            failed = play("train.yml")
+            hits = mirror.hits()
+        finally:
+            mirror.clear()
+        assert failed.rc != 0, (key, failed.tail())
+        assert len(hits) == 4, hits  # the first try and get_url's three retries, each spoiled
+        out = failed.output
+        assert f"{BAD_FILE} ({mirror.url}/mnist/{BAD_FILE}) failed on each of its 4 tries: The checksum for" in out, (
+            out[-3000:]
+        )
+        assert "did not match" in out and "Nothing that failed was kept under its name" in out, out[-3000:]
+        assert "run the play again" in out
+        # Nothing bad under its final name, and no partial download beside the files that passed their sums.
+        assert ls(host, DATA) == sorted(MNIST[:3])
+        assert lost() == "nothing"
 
     again = play("train.yml")
     assert again.rc == 0, again.tail()
@@ -111,17 +122,22 @@ def test_a_bad_data_file_is_refused_by_its_sum(key, fault, host, mirror, lost, b
     # The data's sums are what they were, so the run keys are too: the earlier results count, nothing trains.
     assert snapshot(host, RUNS) == runs
     recovered = back_to_converged("train.yml")
-    record(
-        key,
-        saw=f'train.yml failed at "Download and verify MNIST": {BAD_FILE} failed its SHA-256 check on each of 4 '
-        "tries; the message names the file and its URL, quotes get_url's checksum error, and says to run again "
-        "and, if it persists, to compare the mirror's file with its sum",
-        left="the other three MNIST files, each verified by its sum; nothing under the bad file's name and no "
-        "partial download (get_url checks the download in its temporary file and removes it)",
-        recovery="the next train.yml fetched the file, verified it, and found the earlier results of the same "
-        "run (same data sums, same run key), so it did not train again; " + recovered,
-        lost=lost(),
-    )
+    for key, fault in DATA_FAULTS:
+        record(
+            key,
+            saw=f"the file {'cut at half its length' if fault == 'truncate' else 'with 4 KiB flipped'} on the wire: "
+            f'train.yml failed at "Download and verify MNIST": {BAD_FILE} failed '
+            "its SHA-256 check on each of 4 tries; the message names the file and its URL, quotes get_url's "
+            "checksum error, and says to run again and, if it persists, to compare the mirror's file with its sum",
+            left="the other three MNIST files, each verified by its sum; nothing under the bad file's name and no "
+            "partial download (get_url checks the download in its temporary file and removes it)",
+            recovery=(
+                "the corrupt-file case ran next and was refused the same way; " if key == "data-truncated" else ""
+            )
+            + "the next train.yml with a good mirror fetched the file, verified it, and found the earlier results of "
+            "the same run (same data sums, same run key), so it did not train again; " + recovered,
+            lost=lost(),
+        )
 
 
 def test_the_host_disappears_during_training(host, mirror, lost, back_to_converged, record):
@@ -165,7 +181,7 @@ def test_the_host_disappears_during_training(host, mirror, lost, back_to_converg
 
 def test_the_controller_is_interrupted_during_training(host, mirror, lost, back_to_converged, record):
     mirror.clear()
-    port = master_port(host)
+    port = master_port()
     # A run of its own that trains far longer than the test waits (400 epochs: the lab's data set takes about 2 s
     # an epoch), with trainers_timeout long enough that only the dead-man's switch can end it in time.
     seed = f"trainers_seed={random.randint(10**5, 10**6)}"
