@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from conftest import REPO_ROOT, ROWS
 
@@ -77,4 +78,11 @@ def test_every_fault_has_a_row_and_nothing_was_lost():
     assert seen - FAULTS.keys() == set(), "rows for faults the table does not name"
     assert [row for row in rows if row["lost"] != "nothing"] == []
     assert sorted(FAULTS.keys() - seen) == [], "faults with no row: their tests did not run or did not record"
-    assert DOC.read_text() == text, "docs/faults.md differs from this run; TORCHFLEET_WRITE_FAULTS_DOC=1 rewrites it"
+    # Counts (files a kill left, distributions) differ from run to run; the words must not.
+    assert same_but_counts(DOC.read_text(), text), (
+        "docs/faults.md differs from this run; TORCHFLEET_WRITE_FAULTS_DOC=1 rewrites it"
+    )
+
+
+def same_but_counts(committed: str, seen: str) -> bool:
+    return re.sub(r"\d+", "N", committed) == re.sub(r"\d+", "N", seen)
