@@ -14,9 +14,9 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/torchfleet/lab
 # Outside the checkout: inside it, ansible-test would list files with git, which ignores build/.
 SANITY_ROOT ?= /tmp/torchfleet-sanity-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)/ansible_collections/torchfleet/lab
 
-# Scenarios that run in CI; `windows` and `macos` need hosts this lab does not have. `faults` (issue
-# 11's injected faults, about half an hour on two cores) runs on its own with `make faults` until its cases share
-# recovery runs and it fits the CI budget.
+# Scenarios that run in CI; `windows` and `macos` need hosts this lab does not have. `faults` (issue 11's 15
+# injected faults; its last whole run took 40 minutes on two cores) runs on its own with `make faults`, until it
+# fits the CI budget.
 CI_SCENARIOS ?= $(filter-out windows macos faults,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 S ?= default
 
