@@ -21,7 +21,7 @@ import ntpath
 import posixpath
 import re
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda, _validate
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -169,10 +169,6 @@ _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?
 URL_OPTIONS = ("pip_index_url", "pip_build_index_url", "pip_extra_index_urls", "pip_extra_args", "channels")
 
 
-def _redacted(text):
-    return _USERINFO.sub(lambda m: m.group("scheme") + "***@", text)
-
-
 def check_no_credentials(params):
     """Refuse, before anything runs, a URL with credentials in any option that ends up on a command line."""
     for option in URL_OPTIONS:
@@ -187,8 +183,8 @@ def check_no_credentials(params):
                     "environment (pip reads it, even with --isolated); the pytorch_env role does this for you"
                 )
                 raise CondaEnvError(
-                    f"{option} carries a user or password ({_redacted(item)}): on {where} command line every "
-                    f"local user could read it (ps, /proc/PID/cmdline). {fix}. Nothing was changed.",
+                    f"{option} carries a user or password ({_validate.redact_text(item)}): on {where} command line "
+                    f"every local user could read it (ps, /proc/PID/cmdline). {fix}. Nothing was changed.",
                     option=option,
                 )
 

@@ -87,13 +87,13 @@ class _NoHost:
 @pytest.mark.parametrize(
     ("option", "value", "shown"),
     [
-        ("pip_index_url", "https://alice:s3cret@pypi.lab.example/simple", "https://***@pypi.lab.example/simple"),
+        ("pip_index_url", "https://alice:s3cret@pypi.lab.example/simple", "https://alice:***@pypi.lab.example/simple"),
         ("pip_build_index_url", "https://tok3n@wheels.lab.example/cpu", "https://***@wheels.lab.example/cpu"),
         ("pip_extra_index_urls", ["https://pypi.org/simple", "http://u:p@10.0.0.5:8080/simple"],
-         "http://***@10.0.0.5:8080/simple"),
+         "http://u:***@10.0.0.5:8080/simple"),
         ("pip_extra_args", ["--no-cache-dir", "--index-url=https://u:p@idx.example/simple"],
-         "--index-url=https://***@idx.example/simple"),
-        ("channels", ["https://bob:pw@conda.lab.example/private"], "https://***@conda.lab.example/private"),
+         "--index-url=https://u:***@idx.example/simple"),
+        ("channels", ["https://bob:pw@conda.lab.example/private"], "https://bob:***@conda.lab.example/private"),
     ],
 )  # fmt: skip
 def test_credentials_on_a_command_line_are_refused_before_anything_runs(option, value, shown):
