@@ -1,4 +1,4 @@
-"""What the scenarios' testinfra tests share: a connection to a host of the scenario through molecule's inventory.
+"""What the scenarios' testinfra tests share: a connection to a host of the scenario, as molecule's inventory names it.
 
 molecule's testinfra verifier runs pytest on ``molecule/<scenario>/tests``; pyproject.toml sets the rootdir to the
 repository, so pytest loads this file for every scenario as a conftest of a parent directory.
@@ -6,7 +6,9 @@ repository, so pytest loads this file for every scenario as a conftest of a pare
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 
 import pytest
 import testinfra
@@ -14,10 +16,27 @@ import testinfra
 
 @pytest.fixture(scope="session")
 def molecule_host():
-    """A function: the testinfra host NAME, reached through molecule's inventory (the podman connection)."""
+    """A function: the testinfra host NAME, reached as molecule's inventory says (connection and user).
+
+    testinfra's ``ansible://`` backend hands only ssh, local, docker and lxc hosts to a native backend; for any other
+    connection (podman, which every lab scenario uses) it runs each command as an ad-hoc ansible task
+    (testinfra/utils/ansible_runner.py, ``get_ansible_host``), about 3 s of CPU each on this lab. A podman host is
+    therefore reached with testinfra's own ``podman://`` backend, which runs ``podman exec [-u USER]``, as the
+    inventory's ``ansible_user`` and ``ansible_connection: podman`` would (ansible's podman connection also runs
+    ``podman exec`` as ``ansible_user``). Any other connection keeps the ansible backend.
+    """
+    inventory_file = os.environ["MOLECULE_INVENTORY_FILE"]
+    listing = subprocess.run(
+        ["ansible-inventory", "-i", inventory_file, "--list"], capture_output=True, text=True, check=True
+    )
+    hostvars = json.loads(listing.stdout)["_meta"]["hostvars"]
 
     def connect(name):
-        inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-        return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
+        variables = hostvars[name]
+        if variables.get("ansible_connection") in ("podman", "containers.podman.podman"):
+            container = variables.get("ansible_host", name)
+            user = variables.get("ansible_user")
+            return testinfra.get_host(f"podman://{user}@{container}" if user else f"podman://{container}")
+        return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory_file}")
 
     return connect
