@@ -2,14 +2,14 @@
 
 Inputs refused before anything reaches the host (input validation, the installer and build resolvers) are
 cases of the molecule scenario bad_inputs (molecule/bad_inputs/cases/live_cases.yml), all in one run against one
-container. What stays here needs the converged host: a download that fails beside an existing installation,
-a prefix the stand-in installer left half-made, a directory that is not conda. Each case runs the miniconda
-role alone (what fails is that role's download or prefix check) through the scenario's inventory.
+container. What stays here needs the converged host: a download that fails beside an existing installation and
+a directory that is not conda. Each case runs the miniconda role alone (what fails is that role's download or
+prefix check) through the scenario's inventory. A prefix left half-made by an installer killed for real is the
+faults scenario's (molecule/faults/tests/test_installer_faults.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
@@ -62,31 +62,6 @@ def _run_miniconda(tmp_path, prefix: str, *extra: str) -> subprocess.CompletedPr
     for item in extra:
         cmd += ["-e", item]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=PLAIN)
-
-
-def test_interrupted_install_is_detected_and_repaired(conda_host, tmp_path):
-    prefix = "/opt/halfmade-conda"
-    marker = json.loads(conda_host.file("/opt/miniconda3/conda-meta/torchfleet-install.json").content_string)
-    installer = f"/var/cache/torchfleet/{marker['installer']}"
-    # The stand-in stops after unpacking, as an installer killed half-way leaves a prefix.
-    half = conda_host.run(f"TORCHFLEET_STANDIN_FAIL_AFTER_UNPACK=1 bash {installer} -b -p {prefix}")
-    assert half.rc != 0
-    assert conda_host.file(f"{prefix}/install_tmp").exists
-    try:
-        result = _run_miniconda(tmp_path, prefix)
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, output[-3000:]
-        assert "was left half-made" in output
-        assert not conda_host.file(f"{prefix}/install_tmp").exists
-        info = json.loads(conda_host.check_output(f"{prefix}/bin/conda info --json"))
-        assert info["root_prefix"] == prefix
-        assert conda_host.file(f"{prefix}/conda-meta/torchfleet-install.json").exists
-        # A second run trusts the repaired prefix and changes nothing.
-        again = _run_miniconda(tmp_path, prefix)
-        assert again.returncode == 0
-        assert "changed=0" in again.stdout
-    finally:
-        conda_host.run(f"rm -rf {prefix}")
 
 
 def test_a_directory_that_is_not_conda_is_never_touched(conda_host, tmp_path):
