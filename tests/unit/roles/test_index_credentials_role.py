@@ -15,12 +15,13 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import FilterModule as PytorchEnvFilters
-from ansible_collections.torchfleet.lab.plugins.filter.redact import FilterModule as RedactFilters
+from ansible_collections.torchfleet.lab.plugins.filter.sha256sum_digest import FilterModule as DigestFilters
+from ansible_collections.torchfleet.lab.plugins.filter.url_credentials import FilterModule as RedactFilters
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 
 FILTERS = {
     "torchfleet.lab." + name: func
-    for module in (PytorchEnvFilters, RedactFilters)
+    for module in (PytorchEnvFilters, DigestFilters, RedactFilters)
     for name, func in module().filters().items()
 }
 TASKS = Path(__file__).resolve().parents[3] / "roles" / "pytorch_env" / "tasks"

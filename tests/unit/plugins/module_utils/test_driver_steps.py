@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.torchfleet.lab.plugins.filter.driver_plan import FilterModule
+from ansible_collections.torchfleet.lab.plugins.filter.driver import FilterModule
 from ansible_collections.torchfleet.lab.plugins.module_utils import _driver as dr
 from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build as tb
 
