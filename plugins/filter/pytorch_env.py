@@ -1,6 +1,7 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: the host's platform, the pytorch_env layout, a digest from a .sha256 file (thin wrappers).
+"""Filters ``pytorch_env_*``: the pytorch_env role's layout, input checks, install plan and verification (thin
+wrappers).  Internal to the collection: the role calls them, and they may change with it.
 
 The decisions live in module_utils/_pytorch_env.py, where they are unit-tested for Linux, macOS and Windows.
 """
@@ -11,13 +12,6 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
-
-
-def host_platform(facts):
-    try:
-        return pe.host_platform(facts)
-    except pe.LayoutError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
 
 
 def pytorch_env_layout(host, name, verify_device="auto", **options):
@@ -70,20 +64,11 @@ def pytorch_env_reinstall_needed(compute, stdout):
     return pe.reinstall_needed(compute, stdout)
 
 
-def sha256sum_digest(text, filename=None):
-    try:
-        return pe.sha256_from_record(text, filename)
-    except pe.LayoutError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
-
-
 class FilterModule:
     def filters(self):
         return checked_filters(
             {
-                "host_platform": host_platform,
                 "pytorch_env_layout": pytorch_env_layout,
-                "sha256sum_digest": sha256sum_digest,
                 "pytorch_env_check_inputs": pytorch_env_check_inputs,
                 "pytorch_env_install_plan": pytorch_env_install_plan,
                 "pytorch_env_build_mismatch": pytorch_env_build_mismatch,

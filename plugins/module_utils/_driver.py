@@ -351,7 +351,8 @@ def pytorch_floor(
     if pytorch_version in (None, "") or system not in ("Linux", "Windows"):
         return None
     if isinstance(pytorch_version, (int, float)) and not isinstance(pytorch_version, bool):
-        # YAML reads an unquoted 2.10 as the float 2.1; str() would then pick torch 2.1.x (issue 10 item 1).
+        # YAML reads an unquoted 2.10 as the float 2.1, and str() would then pick torch 2.1.x: refuse the number
+        # rather than guess which release was meant.
         raise DriverPlanError(
             f"pytorch_version {pytorch_version!r} arrived as a number, which loses trailing zeros (2.10 reads as "
             "2.1); quote it in YAML, e.g. pytorch_version: '2.10'."

@@ -48,8 +48,7 @@ EXTRA_KNOWN_NAMES = (
     "torchfleet_gpu",  # the gpu_facts module's fact
     "torchfleet_torch",  # the pytorch_env role's fact
     "torchfleet_conda",  # the miniconda role's fact
-    "gpu_driver_installed",  # the gpu_driver role's fact
-    "gpu_driver_reboot_required",  # the gpu_driver role's fact
+    "torchfleet_gpu_driver",  # the gpu_driver role's fact
     "torchfleet_expect_mps",  # the macos molecule scenario's verify (docs/windows-macos.md)
 )
 

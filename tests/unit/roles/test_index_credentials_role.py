@@ -15,12 +15,13 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import FilterModule as PytorchEnvFilters
-from ansible_collections.torchfleet.lab.plugins.filter.redact import FilterModule as RedactFilters
+from ansible_collections.torchfleet.lab.plugins.filter.sha256sum_digest import FilterModule as DigestFilters
+from ansible_collections.torchfleet.lab.plugins.filter.url_credentials import FilterModule as RedactFilters
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 
 FILTERS = {
     "torchfleet.lab." + name: func
-    for module in (PytorchEnvFilters, RedactFilters)
+    for module in (PytorchEnvFilters, DigestFilters, RedactFilters)
     for name, func in module().filters().items()
 }
 TASKS = Path(__file__).resolve().parents[3] / "roles" / "pytorch_env" / "tasks"
@@ -63,7 +64,7 @@ def _values(system, manager, block, netrc_dir):
                     conda=conda)  # fmt: skip
     plan = pe.install_plan(env, BUILD, ["torch"], INDEX, GENERAL, extra_packages=["numpy<3"])
     values = {
-        "__pytorch_env": env, "__pytorch_env_plan": plan, "__pytorch_build": dict(BUILD, conda_packages=[]),
+        "__pytorch_env": env, "__pytorch_env_plan": plan, "__pytorch_env_build": dict(BUILD, conda_packages=[]),
         "__pytorch_env_index": INDEX, "__pytorch_env_default_index": GENERAL, "pytorch_env_source": "pip",
         "pytorch_env_uv_python_downloads": "manual", "pytorch_env_extra_packages": ["numpy<3"],
         "__pytorch_env_requirements": plan["requirements"], "__pytorch_env_installed_build": {"stdout": ""},
@@ -93,7 +94,7 @@ def test_uv_gets_the_credentials_from_netrc_only(system, tasks_file, netrc_dir, 
     block = blocks[next(name for name in blocks if name.startswith("Install uv"))]
     values = _values(system, "uv", block, netrc_dir)
     module = "ansible.builtin.command" if system == "Linux" else "ansible.windows.win_command"
-    runs = ["Create the environment with Python {{ __pytorch_build.python }}", "Install torch into the environment",
+    runs = ["Create the environment with Python {{ __pytorch_env_build.python }}", "Install torch into the environment",
             "Install the extra packages"]  # fmt: skip
     for name in runs:
         task = tasks[name]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import sha256sum_digest
+from ansible_collections.torchfleet.lab.plugins.filter.sha256sum_digest import sha256sum_digest
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "miniconda"
 HEX = "0123456789abcdef" * 4

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
-from ansible_collections.torchfleet.lab.plugins.filter.redact import FilterModule
+from ansible_collections.torchfleet.lab.plugins.filter.url_credentials import FilterModule
 
 # The roles call the collection's own filters; the unit tests import the collection without Ansible's collection
 # loader (conftest.py), so the templar is handed them under the names the roles use.
@@ -141,15 +141,15 @@ def test_miniconda_messages_and_record_hide_the_password(tasks_file, failure):
 def test_pytorch_env_report_and_record_hide_the_password():
     report = _tasks("pytorch_env", "preflight.yml")["Report the decision"]["ansible.builtin.debug"]["msg"]
     values = {
-        "__pytorch_build": {"torch": "2.13.0", "compute": "cpu", "python": "3.11"},
+        "__pytorch_env_build": {"torch": "2.13.0", "compute": "cpu", "python": "3.11"},
         "pytorch_env_manager": "uv", "__pytorch_env": {"prefix": "/opt/torchfleet/envs/p", "scope": "system"},
         "__pytorch_env_index": TOKEN_INDEX,
     }  # fmt: skip
     text = _render(report, **values)
     assert SECRET not in text and "https://***@pypi.lab/simple" in text
     record = _tasks("pytorch_env", "verify.yml")["Record the installed versions on the host"]["vars"]
-    values["__pytorch_build"]["build_index_url"] = f"{MIRROR}/whl/cpu"
-    values["__pytorch_build"]["index_url"] = f"{MIRROR}/whl/cpu"
+    values["__pytorch_env_build"]["build_index_url"] = f"{MIRROR}/whl/cpu"
+    values["__pytorch_env_build"]["index_url"] = f"{MIRROR}/whl/cpu"
     resolved = _render(record["__pytorch_env_record_content"]["resolved"], **values)
     assert resolved["build_index_url"] == "http://lab:***@mirror.lab:8765/whl/cpu" and resolved["torch"] == "2.13.0"
     assert SECRET not in _render(record["__pytorch_env_record_content"]["index_url"], **values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
-from ansible_collections.torchfleet.lab.plugins.filter.conda_installer import FilterModule
+from ansible_collections.torchfleet.lab.plugins.filter.conda import FilterModule
 
 conda_installer = FilterModule().filters()["conda_installer"]
 

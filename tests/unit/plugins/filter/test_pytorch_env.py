@@ -1,13 +1,18 @@
-"""The pytorch_env filters wrap module_utils/_pytorch_env.py and turn its errors into filter errors."""
+"""The pytorch_env_*, host_platform and sha256sum_digest filters wrap module_utils/_pytorch_env.py and turn its
+errors into filter errors."""
 
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
-from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import FilterModule
+from ansible_collections.torchfleet.lab.plugins.filter import host_platform, pytorch_env, sha256sum_digest
 
-FILTERS = FilterModule().filters()
+FILTERS = {
+    name: func
+    for module in (host_platform, pytorch_env, sha256sum_digest)
+    for name, func in module.FilterModule().filters().items()
+}
 WINDOWS_FACTS = {"system": "Win32NT", "os_family": "Windows", "architecture2": "x86_64", "user_dir": "C:\\Users\\lab"}
 
 

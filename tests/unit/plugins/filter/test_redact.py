@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.torchfleet.lab.plugins.filter.redact import FilterModule
+from ansible_collections.torchfleet.lab.plugins.filter.url_credentials import FilterModule
 
 FILTERS = FilterModule().filters()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
-from ansible_collections.torchfleet.lab.plugins.filter.trainers_plan import FilterModule
+from ansible_collections.torchfleet.lab.plugins.filter.trainers import FilterModule
 
 FILTERS = FilterModule().filters()
 trainers_plan = FILTERS["trainers_plan"]

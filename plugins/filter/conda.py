@@ -1,7 +1,8 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: describe the Miniconda/Miniforge installer for a host, decide what to do with its prefix, and say why
-the installer failed.
+"""Filters ``conda_*``: describe the Miniconda/Miniforge installer for a host, decide what to do with its prefix,
+and say why the installer failed.  Internal to the collection: the miniconda role calls them, and they may change
+with it.
 
 Thin wrappers over module_utils (_conda_installer, _conda_prefix): every OS-dependent decision is made there.
 """

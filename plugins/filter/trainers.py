@@ -1,6 +1,7 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: check a trainers request and decide its paths for a host (thin wrapper over module_utils)."""
+"""Filters ``trainers_*``: check a trainers request and decide its paths and runs for a host (thin wrappers over
+module_utils._trainers).  Internal to the collection: the trainers role calls them, and they may change with it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: hide the credentials of index and mirror URLs in messages, records and reports, and tell the roles
-when a task must be ``no_log`` (thin wrappers over module_utils/_mirror.py and _validate.py)."""
+"""Filters on the credentials in URLs: ``redact_url`` hides them in messages, records and reports, and
+``url_has_credentials`` tells whether a task must be ``no_log`` (thin wrappers over module_utils/_mirror.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: the NVIDIA driver plan for a host, and the decisions taken on what the host answered
-(thin wrappers over module_utils._driver)."""
+"""Filters ``driver_*``: the NVIDIA driver plan for a host, and the decisions taken on what the host answered
+(thin wrappers over module_utils._driver).  Internal to the collection: the gpu_driver role calls them, and they
+may change with it."""
 
 from __future__ import annotations
 
