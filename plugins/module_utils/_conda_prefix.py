@@ -138,9 +138,37 @@ def classify(prefix, listing, exists, found, system="Linux", environments=()):
             f"{prefix} exists and is not a conda installation ({signs}); "
             "it is left untouched: choose another miniconda_prefix or move it away"
         ]
+    names = _names(listing, system)
+    problems, leftovers = _missing_parts(names, found, system)
+    if not problems:
+        return "complete", []
+    layout = _layout(system)
+    installer_files = names & _names(layout["installer_only"], system)
+    if layout["uninstaller"]:
+        installer_files |= {n for n in names if _UNINSTALLER.match(n)}
+    if not installer_files and "conda-meta" in names:
+        return "environment", [
+            f"{prefix} is a conda environment (conda-meta, no installer files), not a Miniconda or Miniforge "
+            "installation"
+        ]
+    if ci.family(system) == "windows":
+        # The .exe's leftovers are refused whatever they hold (plan); nothing is repaired there.
+        return "interrupted", problems
+    stopped = bool(leftovers) or names <= _names(layout["bootstrap"], system)
+    if not stopped:
+        problems.append("nothing shows an installer that stopped half-way (no install_tmp, no installer archives)")
+        return "damaged", problems
+    held = sorted(str(e) for e in environments or ())
+    if held:
+        problems.append("envs/ holds {}".format(", ".join(held)))
+        return "damaged", problems
+    return "interrupted", problems
+
+
+def _missing_parts(names, found, system):
+    """What a complete installation has and this prefix lacks, and the unfinished install's leftovers in it."""
     windows = ci.family(system) == "windows"
     present = {(k.lower() if windows else k): v for k, v in (found or {}).items()}
-    names = _names(listing, system)
     layout = _layout(system)
     problems = []
     for rel in layout["conda"]:
@@ -156,28 +184,7 @@ def classify(prefix, listing, exists, found, system="Linux", environments=()):
     leftovers = [n for n in layout["leftovers"] if (n.lower() if windows else n) in names]
     for name in leftovers:
         problems.append(f"{name} is left over from an unfinished install")
-    if not problems:
-        return "complete", []
-    installer_files = names & _names(layout["installer_only"], system)
-    if layout["uninstaller"]:
-        installer_files |= {n for n in names if _UNINSTALLER.match(n)}
-    if not installer_files and "conda-meta" in names:
-        return "environment", [
-            f"{prefix} is a conda environment (conda-meta, no installer files), not a Miniconda or Miniforge "
-            "installation"
-        ]
-    if windows:
-        # The .exe's leftovers are refused whatever they hold (plan); nothing is repaired there.
-        return "interrupted", problems
-    stopped = bool(leftovers) or names <= _names(layout["bootstrap"], system)
-    if not stopped:
-        problems.append("nothing shows an installer that stopped half-way (no install_tmp, no installer archives)")
-        return "damaged", problems
-    held = sorted(str(e) for e in environments or ())
-    if held:
-        problems.append("envs/ holds {}".format(", ".join(held)))
-        return "damaged", problems
-    return "interrupted", problems
+    return problems, leftovers
 
 
 def installed_for(listing, system):
