@@ -557,6 +557,50 @@ def _conda(version, release, platform, python, build):
     return True, packages, channels
 
 
+def _check_platform(host):
+    """Refuse a platform the release publishes no build for."""
+    if host.platform == "windows-arm64":
+        raise TorchBuildError(
+            "PyTorch publishes no supported Windows arm64 build (PyPI has no win_arm64 torch wheels and the "
+            "install matrix lists none); use an x86_64 Windows host, or Linux aarch64 (e.g. WSL2) instead"
+        )
+    if host.platform == "darwin-x86_64" and not host.release["macos_x86_64"]:
+        raise TorchBuildError(
+            f"PyTorch {host.version} has no macOS Intel (x86_64) build: Intel Mac wheels end with "
+            f"{LAST_MACOS_X86_64}; use pytorch_version 2.2 ({LAST_MACOS_X86_64}) on this Mac, or an Apple silicon "
+            "Mac for newer releases"
+        )
+
+
+def _index_urls(host, index_build, index_base):
+    """(the build's own index URL, the index pip needs: None when PyPI carries the build)."""
+    base = str(index_base or DEFAULT_INDEX_BASE).rstrip("/")
+    build_index_url = f"{base}/{index_build}"
+    on_pypi = host.system in ("Darwin",) or index_build == _pypi_build(host.release, host.platform)
+    return build_index_url, None if on_pypi else build_index_url
+
+
+def _glibc_min(host, build):
+    """The oldest glibc the Linux wheels run on; None off Linux."""
+    if host.system != "Linux":
+        return None
+    glibc_min = host.release.get("glibc_by_build", {}).get(build) if host.machine == "x86_64" else None
+    return glibc_min or host.release["glibc"][host.platform]
+
+
+def _companions(release, index_build, index_url, notes):
+    """torchvision and torchaudio of the release; None for one the build's index does not carry."""
+    companions = {name: release[name] for name in ("torchvision", "torchaudio")}
+    for name in release.get("index_lacks", {}).get(index_build, ()):
+        if index_url is not None and companions[name]:
+            notes.append(
+                f"{name}: none, the {index_build} index carries no {name} {companions[name]} (nor any current "
+                f"{name}); install it from another build, or leave {name} out"
+            )
+            companions[name] = None
+    return companions
+
+
 def resolve(
     version,
     system,
@@ -581,45 +625,17 @@ def resolve(
     gpus = parse_compute_capabilities(gpu_compute_capabilities)
     python = _norm_python(python)
 
-    if platform == "windows-arm64":
-        raise TorchBuildError(
-            "PyTorch publishes no supported Windows arm64 build (PyPI has no win_arm64 torch wheels and the "
-            "install matrix lists none); use an x86_64 Windows host, or Linux aarch64 (e.g. WSL2) instead"
-        )
-    if platform == "darwin-x86_64" and not release["macos_x86_64"]:
-        raise TorchBuildError(
-            f"PyTorch {version} has no macOS Intel (x86_64) build: Intel Mac wheels end with {LAST_MACOS_X86_64}; "
-            f"use pytorch_version 2.2 ({LAST_MACOS_X86_64}) on this Mac, or an Apple silicon Mac for newer releases"
-        )
-
+    _check_platform(host)
     build, rule, notes = _resolve_compute(host, compute, driver, gpus)
     python, experimental = _choose_python(host, python)
     if experimental:
         notes.append(f"Python {python} is experimental for PyTorch {version}")
-
-    base = str(index_base or DEFAULT_INDEX_BASE).rstrip("/")
     index_build = "cpu" if build == "mps" else build
-    build_index_url = f"{base}/{index_build}"
-    on_pypi = system in ("Darwin",) or index_build == _pypi_build(release, platform)
-    index_url = None if on_pypi else build_index_url
-
+    build_index_url, index_url = _index_urls(host, index_build, index_base)
     cuda = _cuda_of(build) if build.startswith("cu") else None
     conda_channel, conda_packages, conda_channels = _conda(version, release, platform, python, build)
-
-    glibc_min = None
-    if system == "Linux":
-        glibc_min = release.get("glibc_by_build", {}).get(build) if machine == "x86_64" else None
-        glibc_min = glibc_min or release["glibc"][platform]
-
-    companions = {name: release[name] for name in ("torchvision", "torchaudio")}
-    for name in release.get("index_lacks", {}).get(index_build, ()):
-        if index_url is not None and companions[name]:
-            notes.append(
-                f"{name}: none, the {index_build} index carries no {name} {companions[name]} (nor any current "
-                f"{name}); install it from another build, or leave {name} out"
-            )
-            companions[name] = None
-
+    glibc_min = _glibc_min(host, build)
+    companions = _companions(release, index_build, index_url, notes)
     full_driver = min_driver(cuda, system) if cuda else None
     result = {
         "torch": version,
