@@ -620,11 +620,8 @@ def resolve(
     system = _norm_system(system)
     host = _Host(version, system, _norm_machine(system, machine))
     release, machine, platform = host.release, host.machine, host.platform
-    compute = _parse_compute(compute)
-    driver = parse_driver(nvidia_driver)
-    gpus = parse_compute_capabilities(gpu_compute_capabilities)
-    python = _norm_python(python)
-
+    compute, driver = _parse_compute(compute), parse_driver(nvidia_driver)
+    gpus, python = parse_compute_capabilities(gpu_compute_capabilities), _norm_python(python)
     _check_platform(host)
     build, rule, notes = _resolve_compute(host, compute, driver, gpus)
     python, experimental = _choose_python(host, python)
