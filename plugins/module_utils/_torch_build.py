@@ -25,6 +25,8 @@ Choices made here, beyond the data:
 """
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _platform
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import (
@@ -601,34 +603,48 @@ def _companions(release, index_build, index_url, notes):
     return companions
 
 
-def resolve(
-    version,
-    system,
-    machine,
-    python=None,
-    compute="auto",
-    nvidia_driver=None,
-    index_base=DEFAULT_INDEX_BASE,
-    gpu_compute_capabilities=None,
-):
-    """Describe the PyTorch build to install; raise TorchBuildError for an impossible request.
+@dataclass
+class BuildRequest:
+    """What the torch_build filter is asked: the PyTorch version, the host's system and machine, and the options.
 
     ``gpu_compute_capabilities``: the host's NVIDIA GPUs (['8.0', '9.0'], as gpu_facts reports each device's
     ``compute_capability``); used only to check a build chosen under minor-version compatibility.
     """
+
+    version: Any
+    system: Any = None
+    machine: Any = None
+    python: Any = None
+    compute: Any = "auto"
+    nvidia_driver: Any = None
+    index_base: Any = DEFAULT_INDEX_BASE
+    gpu_compute_capabilities: Any = None
+
+
+def resolve(version, system, machine, **options):
+    """Describe the PyTorch build to install; raise TorchBuildError for an impossible request.
+
+    ``options`` are the fields of :class:`BuildRequest` after ``machine``.
+    """
+    return resolve_request(BuildRequest(version, system, machine, **options))
+
+
+def resolve_request(request):
+    """:func:`resolve` of one :class:`BuildRequest`."""
+    version, system, machine, python = request.version, request.system, request.machine, request.python
     version = _norm_version(version)
     system = _norm_system(system)
     host = _Host(version, system, _norm_machine(system, machine))
     release, machine, platform = host.release, host.machine, host.platform
-    compute, driver = _parse_compute(compute), parse_driver(nvidia_driver)
-    gpus, python = parse_compute_capabilities(gpu_compute_capabilities), _norm_python(python)
+    compute, driver = _parse_compute(request.compute), parse_driver(request.nvidia_driver)
+    gpus, python = parse_compute_capabilities(request.gpu_compute_capabilities), _norm_python(python)
     _check_platform(host)
     build, rule, notes = _resolve_compute(host, compute, driver, gpus)
     python, experimental = _choose_python(host, python)
     if experimental:
         notes.append(f"Python {python} is experimental for PyTorch {version}")
     index_build = "cpu" if build == "mps" else build
-    build_index_url, index_url = _index_urls(host, index_build, index_base)
+    build_index_url, index_url = _index_urls(host, index_build, request.index_base)
     cuda = _cuda_of(build) if build.startswith("cu") else None
     conda_channel, conda_packages, conda_channels = _conda(version, release, platform, python, build)
     glibc_min = _glibc_min(host, build)
