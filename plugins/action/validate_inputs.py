@@ -88,11 +88,11 @@ def known_names(root=COLLECTION_ROOT):
     return _KNOWN_CACHE[root]
 
 
-def check(role, values, names, windows=False, strict=False, root=COLLECTION_ROOT):
+def check(role, values, names, windows=False, strict=False):
     """``(problems, unknown names, warnings)`` for ``role`` given its variables' ``values`` (templated) and the
     ``names`` of every variable the host has; unknown prefixed names are problems when ``strict``."""
     problems = _validate.validate_role(role, values, windows=windows)
-    unknown = _validate.unknown_variables(names, known_names(root))
+    unknown = _validate.unknown_variables(names, known_names())
     lines = [_validate.unknown_variable_message(name, close) for name, close in unknown]
     if strict:
         return problems + [line + " (torchfleet_strict_vars is true)" for line in lines], unknown, []

@@ -39,85 +39,103 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # unused since Ansible 2.5
         self._task_vars = task_vars or {}
+        try:
+            paths, protect = self._arguments()
+            decided = wd.plan(paths, self._existing(_probes(paths)), protect)
+            result.update(created=decided["create"], protected=decided["protect"], changed=bool(decided["create"]))
+            if not self._task.check_mode and decided["create"]:
+                self._carry_out(decided)
+        except _Refused as exc:
+            return {**result, "failed": True, "msg": str(exc)}
+        return result
+
+    def _arguments(self):
+        """``path`` as a non-empty list and ``protect`` as a boolean."""
         if not _windows.is_powershell(self._connection):
-            return {
-                **result,
-                "failed": True,
-                "msg": "torchfleet.lab.win_dirs is for Windows hosts; use ansible.builtin.file elsewhere.",
-            }
+            raise _Refused("torchfleet.lab.win_dirs is for Windows hosts; use ansible.builtin.file elsewhere.")
         paths = self._task.args.get("path")
         if isinstance(paths, str):
             paths = [paths]
         if not isinstance(paths, (list, tuple)) or not paths:
-            return {**result, "failed": True, "msg": f"path must be a directory or a list of them, not {paths!r}."}
+            raise _Refused(f"path must be a directory or a list of them, not {paths!r}.")
         try:
-            protect = boolean(self._task.args.get("protect", True), strict=True)
-            probes = wd.probe_paths(paths)
-        except (TypeError, wd.WindowsDirsError) as exc:
-            return {**result, "failed": True, "msg": f"torchfleet.lab.win_dirs: {exc}"}
+            return paths, boolean(self._task.args.get("protect", True), strict=True)
+        except TypeError as exc:
+            raise _Refused(f"torchfleet.lab.win_dirs: {exc}") from None
 
+    def _existing(self, probes):
+        """The probed paths that exist, each a directory (anything else there is refused)."""
         existing = []
         for path in probes:
             # Read-only, so it also runs in check mode.
             stat = self._win("ansible.windows.win_stat", {"path": path, "get_checksum": False}, check_mode=False)
             if stat.get("failed"):
-                return {**result, "failed": True, "msg": f"Could not read {path}: {stat.get('msg', '')}"}
+                raise _Refused(f"Could not read {path}: {stat.get('msg', '')}")
             info = stat.get("stat") or {}
             if info.get("exists") and not info.get("isdir"):
-                return {
-                    **result,
-                    "failed": True,
-                    "msg": f"{path} exists and is not a directory; the role leaves it alone. Move it away, or "
-                    "choose another directory. Nothing was changed.",
-                }
+                raise _Refused(
+                    f"{path} exists and is not a directory; the role leaves it alone. Move it away, or "
+                    "choose another directory. Nothing was changed."
+                )
             if info.get("exists"):
                 existing.append(path)
+        return existing
 
-        decided = wd.plan(paths, existing, protect)
-        result.update(created=decided["create"], protected=decided["protect"], changed=bool(decided["create"]))
-        if self._task.check_mode or not decided["create"]:
-            return result
-
-        steps = []
-        for top in decided["protect"]:
-            steps.append(("ansible.windows.win_file", {"path": top, "state": "directory"}))
-            steps.extend(
-                (
-                    "ansible.windows.win_acl",
-                    {
-                        "path": top,
-                        "user": ace["user"],
-                        "rights": ace["rights"],
-                        "type": "allow",
-                        "state": "present",
-                        "inherit": wd.INHERIT,
-                        "propagation": "None",
-                    },
-                )
-                for ace in wd.PROTECTED_ACL
-            )
-            steps.append(("ansible.windows.win_acl_inheritance", {"path": top, "state": "absent", "reorganize": False}))
-        steps.extend(("ansible.windows.win_file", {"path": path, "state": "directory"}) for path in decided["create"])
+    def _carry_out(self, decided):
+        """Run the steps in order; on a failure say which protected tops were left created but unprotected."""
         created = set()
-        for module, args in steps:
+        for module, args in _steps(decided):
             done = self._win(module, args)
             if done.get("failed"):
                 # A top created but not protected is not "created by this run" for the next one: say so now.
                 left = [top for top in decided["protect"] if wd.key(top) in created]
-                return {
-                    **result,
-                    "failed": True,
-                    "msg": f"{module} on {args['path']} failed: {done.get('msg', '')}. System scope needs an "
+                raise _Refused(
+                    f"{module} on {args['path']} failed: {done.get('msg', '')}. System scope needs an "
                     "administrator connection."
                     + (
                         f" {', '.join(left)} was created but not protected, and the next run leaves an existing "
                         "directory alone: remove it (it is empty unless another account wrote into it) and run again."
                         if left
                         else ""
-                    ),
-                }
+                    )
+                )
             if module == "ansible.windows.win_file":
                 created.add(wd.key(args["path"]))
             elif module == "ansible.windows.win_acl_inheritance":
                 created.discard(wd.key(args["path"]))
-        return result
+
+
+class _Refused(Exception):
+    """Why the task fails; the message is the task's ``msg``."""
+
+
+def _probes(paths):
+    try:
+        return wd.probe_paths(paths)
+    except (TypeError, wd.WindowsDirsError) as exc:
+        raise _Refused(f"torchfleet.lab.win_dirs: {exc}") from None
+
+
+def _steps(decided):
+    """The (module, args) calls that create the directories, protecting each top one first (see above)."""
+    steps = []
+    for top in decided["protect"]:
+        steps.append(("ansible.windows.win_file", {"path": top, "state": "directory"}))
+        steps.extend(
+            (
+                "ansible.windows.win_acl",
+                {
+                    "path": top,
+                    "user": ace["user"],
+                    "rights": ace["rights"],
+                    "type": "allow",
+                    "state": "present",
+                    "inherit": wd.INHERIT,
+                    "propagation": "None",
+                },
+            )
+            for ace in wd.PROTECTED_ACL
+        )
+        steps.append(("ansible.windows.win_acl_inheritance", {"path": top, "state": "absent", "reorganize": False}))
+    steps.extend(("ansible.windows.win_file", {"path": path, "state": "directory"}) for path in decided["create"])
+    return steps

@@ -46,23 +46,12 @@ def conda_installer(
             cache_dir = ci.default_cache_dir(system, scope, home or "")
         ci.check_cache_dir(cache_dir, system, home=home or None)
         install_type = install_type or ci.install_type(scope, system)
-        info["system"] = ci.normalise_system(system)
-        info["family"] = ci.family(system)
-        info["scope"] = scope
-        info["install_type"] = install_type
-        info["become"] = ci.needs_become(scope, system)
-        info["cache_dir"] = cache_dir
+        info.update(system=ci.normalise_system(system), family=ci.family(system), scope=scope)
+        info.update(install_type=install_type, become=ci.needs_become(scope, system), cache_dir=cache_dir)
         info["path"] = ci.prefix_path(cache_dir, system, info["filename"])
         info["checksum"] = ci.checksum(info)
-        info["argv"] = ci.install_command(
-            info,
-            info["path"],
-            prefix,
-            upgrade=upgrade,
-            install_type=install_type,
-            add_to_path=add_to_path,
-            register_python=register_python,
-        )
+        windows = {"install_type": install_type, "add_to_path": add_to_path, "register_python": register_python}
+        info["argv"] = ci.install_command(info, info["path"], prefix, upgrade=upgrade, **windows)
         info["notes"] = ci.install_notes(info, install_type, add_to_path=add_to_path)
         info["prefix"] = prefix
         info["condarc"] = ci.condarc_path(prefix, system)

@@ -76,7 +76,7 @@ class FilterModule:
                 "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,
             },
             forwards={
-                "pytorch_env_layout": ((pe.layout,), ("name", "verify")),
+                "pytorch_env_layout": ((pe.LayoutRequest,), ("name", "verify")),
                 "pytorch_env_install_plan": ((pe.install_plan,), ("build",)),
             },
         )

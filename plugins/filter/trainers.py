@@ -50,5 +50,5 @@ class FilterModule:
                 "trainers_single_run": trainers_single_run,
                 "trainers_ddp_done": trainers_ddp_done,
             },
-            forwards={"trainers_plan": ((_trainers.plan,), ("home",))},
+            forwards={"trainers_plan": ((_trainers.Request,), ("home",))},
         )

@@ -307,28 +307,32 @@ def parse_conda_spec(text):
         return name, []
     if "|" in rest or "[" in rest or " " in rest.strip():
         return None
-    clauses = []
-    for raw in rest.split(","):
-        part = raw.strip()
-        if part.startswith("==") or part.startswith(("!=", ">=", "<=", "~=")):
-            op, version = part[:2], part[2:]
-        elif part.startswith((">", "<")):
-            op, version = part[0], part[1:]
-        elif part.startswith("="):
-            op, version = "==", part[1:]
-            if "=" in version:
-                return None  # build string
-            if not version.endswith("*"):
-                version += ".*"
-        else:
-            op, version = "==", part
-        version = version.strip()
-        if not version or "=" in version:
-            return None
-        if version.endswith("*") and not version.endswith(".*"):
-            version = version[:-1].rstrip(".") + ".*"
-        clauses.append((op, version))
+    clauses = [_spec_clause(raw.strip()) for raw in rest.split(",")]
+    if None in clauses:
+        return None
     return name, clauses
+
+
+def _spec_clause(part):
+    """One comma-separated clause of a conda match spec as (op, version); None when not understood."""
+    if part.startswith("==") or part.startswith(("!=", ">=", "<=", "~=")):
+        op, version = part[:2], part[2:]
+    elif part.startswith((">", "<")):
+        op, version = part[0], part[1:]
+    elif part.startswith("="):
+        op, version = "==", part[1:]
+        if "=" in version:
+            return None  # build string
+        if not version.endswith("*"):
+            version += ".*"
+    else:
+        op, version = "==", part
+    version = version.strip()
+    if not version or "=" in version:
+        return None
+    if version.endswith("*") and not version.endswith(".*"):
+        version = version[:-1].rstrip(".") + ".*"
+    return op, version
 
 
 def conda_spec_satisfied(text, installed):

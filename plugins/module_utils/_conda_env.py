@@ -20,6 +20,7 @@ from __future__ import annotations
 import ntpath
 import posixpath
 import re
+from typing import List, NamedTuple, Optional
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda, _validate
 
@@ -109,21 +110,31 @@ PIP_LAUNCHER = (
 )
 
 
-def pip_command(params, prefix, requirements, system, dry_run=False, index_url=None, extra_index_urls=None,
-                no_deps=False, force=False):  # fmt: skip
+class PipRun(NamedTuple):
+    """How one pip run differs from the plain install of the requirements from the module's indexes."""
+
+    dry_run: bool = False
+    index_url: Optional[str] = None  # None: pip_index_url
+    extra_index_urls: Optional[List[str]] = None  # None: pip_extra_index_urls
+    no_deps: bool = False
+    force: bool = False
+
+
+def pip_command(params, prefix, requirements, system, how=None):
+    how = how or PipRun()
     # python -c LAUNCHER pip install ...: sys.argv is ['-c', 'pip', 'install', ...]; the launcher drops '-c'.
     cmd = [_conda.env_python_path(prefix, system), "-c", PIP_LAUNCHER, "pip", "install", "--isolated", "--no-input"]
     cmd.append("--disable-pip-version-check")
-    if dry_run:
+    if how.dry_run:
         cmd.append("--dry-run")
-    if force:
+    if how.force:
         cmd.append("--force-reinstall")
-    if no_deps:
+    if how.no_deps:
         cmd.append("--no-deps")
-    index_url = params["pip_index_url"] if index_url is None else index_url
+    index_url = params["pip_index_url"] if how.index_url is None else how.index_url
     if index_url:
         cmd += ["--index-url", index_url]
-    for url in params["pip_extra_index_urls"] if extra_index_urls is None else extra_index_urls:
+    for url in params["pip_extra_index_urls"] if how.extra_index_urls is None else how.extra_index_urls:
         cmd += ["--extra-index-url", url]
     for host in params["pip_trusted_hosts"]:
         cmd += ["--trusted-host", host]
@@ -154,9 +165,10 @@ def pip_commands(params, prefix, requirements, system):
         build = general
     extra = [u for u in [build, *params["pip_extra_index_urls"]] if u and u != general]
     extra = [u for i, u in enumerate(extra) if u not in extra[:i]]
-    first = pip_command(params, prefix, requirements, system, index_url=build, extra_index_urls=[], no_deps=True,
-                        force=force)  # fmt: skip
-    return [first, pip_command(params, prefix, requirements, system, extra_index_urls=extra)]
+    first = pip_command(
+        params, prefix, requirements, system, PipRun(index_url=build, extra_index_urls=[], no_deps=True, force=force)
+    )
+    return [first, pip_command(params, prefix, requirements, system, PipRun(extra_index_urls=extra))]
 
 
 # --------------------------------------------------------------------------------------------------- credentials
@@ -278,89 +290,25 @@ class CondaEnv:
 
     def present(self, prefix, exists):
         params = self.params
-        check = self.host.check_mode
-        before_records = self.list_packages(prefix) if exists else []
-        before = _conda.packages_from_list(before_records)
+        before = _conda.packages_from_list(self.list_packages(prefix)) if exists else {}
         recreate = exists and (
             params["force_recreate"]
             or (params["python"] and not _conda.python_matches(before.get("python"), params["python"]))
         )
-        create = not exists or recreate
-        installed = []
-        created = False
-        specs = conda_specs(params)
-        py_spec = python_spec(params)
-
-        # conda: create, or install what is missing
-        if create:
-            create_specs = ([py_spec] if py_spec else []) + specs
-            if (
-                not py_spec
-                and params["pip_requirements"]
-                and not any((_conda.parse_conda_spec(s) or ("",))[0] == "python" for s in specs)
-            ):
-                create_specs.insert(0, "python")
-            if check:
-                installed += create_specs
-            else:
-                target = ["-p", prefix] if (exists or params["prefix"]) else target_args(params)
-                doc = self.run_conda(
-                    ["create", "--json", "-y", *target, *channel_args(params), *create_specs], "create",
-                    read_only=False,
-                )  # fmt: skip
-                prefix = doc.get("prefix") or (doc.get("actions") or {}).get("PREFIX") or prefix
-                installed += _conda.installed_from_transaction(doc)
-            created = True
+        created = bool(not exists or recreate)
+        if created:
+            prefix, installed = self.create(prefix, exists)
             current = {}
         else:
+            installed = self.install_missing(prefix, before)
             current = before
-            missing = [s for s in specs if not _conda.conda_spec_satisfied(s, current)]
-            if missing:
-                if check:
-                    installed += missing
-                else:
-                    doc = self.run_conda(
-                        ["install", "--json", "-y", "-p", prefix, *channel_args(params), *missing], "install",
-                        read_only=False,
-                    )  # fmt: skip
-                    installed += _conda.installed_from_transaction(doc)
-
-        # pip
-        pip_changed = False
-        requirements = list(params["pip_requirements"])
-        if requirements:
-            if not check and (created or installed):
-                current = _conda.packages_from_list(self.list_packages(prefix))
-            unmet = [r for r in requirements if params.get("pip_reinstall")
-                     or not _conda.requirement_satisfied(r, current)]  # fmt: skip
-            if unmet and check:
-                unparsable = [r for r in unmet if _conda.parse_requirement(r) is None]
-                if created or len(unparsable) < len(unmet):
-                    installed += unmet
-                    pip_changed = True
-                else:
-                    # Only requirements this module cannot judge: ask pip, which writes nothing with --dry-run.
-                    build = params.get("pip_build_index_url")
-                    extra = ([build] if build else []) + list(params["pip_extra_index_urls"])
-                    cmd = pip_command(params, prefix, requirements, self.system, dry_run=True, extra_index_urls=extra)
-                    rc, out, _err = self.host.run(cmd, True)
-                    would = _conda.parse_pip_would_install(out) if rc == 0 else unmet
-                    installed += would
-                    pip_changed = bool(would)
-            elif unmet:
-                for cmd in pip_commands(params, prefix, requirements, self.system):
-                    rc, out, err = self.host.run(cmd, False)
-                    if rc != 0:
-                        raise CondaEnvError(
-                            f"pip install failed in {prefix}: {(err or out).strip()[-2000:]}",
-                            cmd=cmd, rc=rc, stdout=out, stderr=err,
-                        )  # fmt: skip
-                    done = _conda.parse_pip_installed(out)
-                    installed += done
-                    pip_changed = pip_changed or bool(done)
-
-        changed = created or bool(installed) or pip_changed
+        if params["pip_requirements"] and not self.host.check_mode and (created or installed):
+            current = _conda.packages_from_list(self.list_packages(prefix))
+        installed += self.pip_install(prefix, current, created)
+        changed = created or bool(installed)
+        check = self.host.check_mode
         after = dict(before) if check or not changed else _conda.packages_from_list(self.list_packages(prefix))
+        after_state = {"install": installed} if check else {"packages": after}
         return {
             "changed": changed,
             "prefix": prefix,
@@ -370,8 +318,66 @@ class CondaEnv:
             "installed": installed,
             "diff": {
                 "before": {"state": "present", "prefix": prefix, "packages": before} if exists else {"state": "absent"},
-                "after": {"state": "present", "prefix": prefix, "packages": after, "recreated": bool(recreate)}
-                if not check
-                else {"state": "present", "prefix": prefix, "install": installed, "recreated": bool(recreate)},
+                "after": {"state": "present", "prefix": prefix, **after_state, "recreated": bool(recreate)},
             },
         }
+
+    def create(self, prefix, exists):
+        """Create the environment (or say what creating it would install): its prefix and what was installed."""
+        params = self.params
+        specs = conda_specs(params)
+        py_spec = python_spec(params)
+        create_specs = ([py_spec] if py_spec else []) + specs
+        if (
+            not py_spec
+            and params["pip_requirements"]
+            and not any((_conda.parse_conda_spec(s) or ("",))[0] == "python" for s in specs)
+        ):
+            create_specs.insert(0, "python")
+        if self.host.check_mode:
+            return prefix, create_specs
+        target = ["-p", prefix] if (exists or params["prefix"]) else target_args(params)
+        doc = self.run_conda(
+            ["create", "--json", "-y", *target, *channel_args(params), *create_specs], "create", read_only=False
+        )
+        prefix = doc.get("prefix") or (doc.get("actions") or {}).get("PREFIX") or prefix
+        return prefix, _conda.installed_from_transaction(doc)
+
+    def install_missing(self, prefix, current):
+        """Install the conda specs ``current`` does not meet (or name them in check mode)."""
+        missing = [s for s in conda_specs(self.params) if not _conda.conda_spec_satisfied(s, current)]
+        if not missing or self.host.check_mode:
+            return missing
+        doc = self.run_conda(
+            ["install", "--json", "-y", "-p", prefix, *channel_args(self.params), *missing], "install", read_only=False
+        )
+        return _conda.installed_from_transaction(doc)
+
+    def pip_install(self, prefix, current, created):
+        """Install the pip requirements ``current`` does not meet: what was (or would be) installed."""
+        params = self.params
+        requirements = list(params["pip_requirements"])
+        unmet = [r for r in requirements if params.get("pip_reinstall")
+                 or not _conda.requirement_satisfied(r, current)]  # fmt: skip
+        if not unmet:
+            return []
+        if self.host.check_mode:
+            unparsable = [r for r in unmet if _conda.parse_requirement(r) is None]
+            if created or len(unparsable) < len(unmet):
+                return unmet
+            # Only requirements this module cannot judge: ask pip, which writes nothing with --dry-run.
+            build = params.get("pip_build_index_url")
+            extra = ([build] if build else []) + list(params["pip_extra_index_urls"])
+            cmd = pip_command(params, prefix, requirements, self.system, PipRun(dry_run=True, extra_index_urls=extra))
+            rc, out, _err = self.host.run(cmd, True)
+            return _conda.parse_pip_would_install(out) if rc == 0 else unmet
+        installed = []
+        for cmd in pip_commands(params, prefix, requirements, self.system):
+            rc, out, err = self.host.run(cmd, False)
+            if rc != 0:
+                raise CondaEnvError(
+                    f"pip install failed in {prefix}: {(err or out).strip()[-2000:]}",
+                    cmd=cmd, rc=rc, stdout=out, stderr=err,
+                )  # fmt: skip
+            installed += _conda.parse_pip_installed(out)
+        return installed

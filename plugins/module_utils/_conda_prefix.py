@@ -138,9 +138,37 @@ def classify(prefix, listing, exists, found, system="Linux", environments=()):
             f"{prefix} exists and is not a conda installation ({signs}); "
             "it is left untouched: choose another miniconda_prefix or move it away"
         ]
+    names = _names(listing, system)
+    problems, leftovers = _missing_parts(names, found, system)
+    if not problems:
+        return "complete", []
+    layout = _layout(system)
+    installer_files = names & _names(layout["installer_only"], system)
+    if layout["uninstaller"]:
+        installer_files |= {n for n in names if _UNINSTALLER.match(n)}
+    if not installer_files and "conda-meta" in names:
+        return "environment", [
+            f"{prefix} is a conda environment (conda-meta, no installer files), not a Miniconda or Miniforge "
+            "installation"
+        ]
+    if ci.family(system) == "windows":
+        # The .exe's leftovers are refused whatever they hold (plan); nothing is repaired there.
+        return "interrupted", problems
+    stopped = bool(leftovers) or names <= _names(layout["bootstrap"], system)
+    if not stopped:
+        problems.append("nothing shows an installer that stopped half-way (no install_tmp, no installer archives)")
+        return "damaged", problems
+    held = sorted(str(e) for e in environments or ())
+    if held:
+        problems.append("envs/ holds {}".format(", ".join(held)))
+        return "damaged", problems
+    return "interrupted", problems
+
+
+def _missing_parts(names, found, system):
+    """What a complete installation has and this prefix lacks, and the unfinished install's leftovers in it."""
     windows = ci.family(system) == "windows"
     present = {(k.lower() if windows else k): v for k, v in (found or {}).items()}
-    names = _names(listing, system)
     layout = _layout(system)
     problems = []
     for rel in layout["conda"]:
@@ -156,28 +184,7 @@ def classify(prefix, listing, exists, found, system="Linux", environments=()):
     leftovers = [n for n in layout["leftovers"] if (n.lower() if windows else n) in names]
     for name in leftovers:
         problems.append(f"{name} is left over from an unfinished install")
-    if not problems:
-        return "complete", []
-    installer_files = names & _names(layout["installer_only"], system)
-    if layout["uninstaller"]:
-        installer_files |= {n for n in names if _UNINSTALLER.match(n)}
-    if not installer_files and "conda-meta" in names:
-        return "environment", [
-            f"{prefix} is a conda environment (conda-meta, no installer files), not a Miniconda or Miniforge "
-            "installation"
-        ]
-    if windows:
-        # The .exe's leftovers are refused whatever they hold (plan); nothing is repaired there.
-        return "interrupted", problems
-    stopped = bool(leftovers) or names <= _names(layout["bootstrap"], system)
-    if not stopped:
-        problems.append("nothing shows an installer that stopped half-way (no install_tmp, no installer archives)")
-        return "damaged", problems
-    held = sorted(str(e) for e in environments or ())
-    if held:
-        problems.append("envs/ holds {}".format(", ".join(held)))
-        return "damaged", problems
-    return "interrupted", problems
+    return problems, leftovers
 
 
 def installed_for(listing, system):
@@ -311,31 +318,9 @@ def plan(state, problems, marker, distribution, version, system, prefix, upgrade
     windows = ci.family(system) == "windows"
     installed = marker if state == "complete" and isinstance(marker, dict) else {}
     result = {"action": "none", "update": False, "installed": installed, "refusal": ""}
-    said = "; ".join(problems)
-    if state == "foreign":
-        result["refusal"] = said
-        return result
-    if state == "environment":
-        result["refusal"] = (
-            f"{said}. Set miniconda_prefix to the installation it belongs to (the directory that holds envs/) "
-            "or to a new directory; the role installs nothing over an environment. Nothing was changed."
-        )
-        return result
-    if state == "damaged":
-        result["refusal"] = (
-            f"{prefix} is not a complete installation ({said}), and it holds more than an interrupted installer "
-            "leaves, so the role does not repair it. Look at what is there: to finish the install yourself run the "
-            f"installer with -u (bash <installer>.sh -b -u -p {prefix}), which keeps envs/, or move the directory "
-            "away and run the role again. Nothing was changed."
-        )
-        return result
-    if state == "unusable":
-        result["refusal"] = (
-            f"{prefix} holds a finished installation, but its conda does not answer: {said}. Fix what conda "
-            f"reports (a .condarc it cannot read, in {ci.condarc_path(prefix, system)}, the user's home or "
-            "$CONDARC, is a common cause) and run the role again; the role never reinstalls over an installation, "
-            "whose environments would go with it. Nothing was changed."
-        )
+    refusal = _state_refusal(state, "; ".join(problems), prefix, system)
+    if refusal:
+        result["refusal"] = refusal
         return result
     # A half-made prefix keeps the record of the installation it was (an interrupted -u): another distribution's
     # installer is not run over it.
@@ -364,19 +349,53 @@ def plan(state, problems, marker, distribution, version, system, prefix, upgrade
     # -u on an existing path only: an empty directory, a half-made prefix (the installer rewrites its own files
     # and removes nothing), an installation being updated. The .exe takes an empty directory as it is.
     result["update"] = not windows and state != "absent" and result["action"] != "none"
-    if windows and result["action"] == "repair":
+    if windows:
+        result["refusal"] = _windows_refusal(result["action"], problems, prefix, distribution, (installed, version))
+    return result
+
+
+def _state_refusal(state, said, prefix, system):
+    """Why a prefix in a state the role never installs over is refused (``said``: its problems); "" otherwise."""
+    if state == "foreign":
+        return said
+    if state == "environment":
+        return (
+            f"{said}. Set miniconda_prefix to the installation it belongs to (the directory that holds envs/) "
+            "or to a new directory; the role installs nothing over an environment. Nothing was changed."
+        )
+    if state == "damaged":
+        return (
+            f"{prefix} is not a complete installation ({said}), and it holds more than an interrupted installer "
+            "leaves, so the role does not repair it. Look at what is there: to finish the install yourself run the "
+            f"installer with -u (bash <installer>.sh -b -u -p {prefix}), which keeps envs/, or move the directory "
+            "away and run the role again. Nothing was changed."
+        )
+    if state == "unusable":
+        return (
+            f"{prefix} holds a finished installation, but its conda does not answer: {said}. Fix what conda "
+            f"reports (a .condarc it cannot read, in {ci.condarc_path(prefix, system)}, the user's home or "
+            "$CONDARC, is a common cause) and run the role again; the role never reinstalls over an installation, "
+            "whose environments would go with it. Nothing was changed."
+        )
+    return ""
+
+
+def _windows_refusal(action, problems, prefix, distribution, versions):
+    """Why the Windows installer cannot do ``action`` (``versions``: the installed record and the asked one)."""
+    installed, version = versions
+    if action == "repair":
         # The .exe refuses a non-empty target, and what is there may hold someone's environments.
-        result["refusal"] = (
+        return (
             f"{prefix} was left half-made by an installer that did not finish ({'; '.join(problems)}). "
             "The Windows installer only installs into an empty directory, and the role deletes no directory: "
             f"run {prefix}\\{ci.uninstaller_name(distribution)} /S if it is there, or delete the directory, then "
             "run the role again. Nothing was changed."
         )
-    elif windows and result["action"] == "upgrade":
-        result["refusal"] = (
+    if action == "upgrade":
+        return (
             f"{prefix} holds {distribution} {installed['version']} and {version} was asked, but the Windows "
             "installer cannot update an installation in place (it refuses a non-empty directory). Pin "
             f"miniconda_version: {installed['version']}, or uninstall it ({prefix}\\"
             f"{ci.uninstaller_name(distribution)} /S) and run the role again. Nothing was changed."
         )
-    return result
+    return ""

@@ -42,6 +42,8 @@ import json
 import ntpath
 import posixpath
 import re
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer, _mirror, _platform, _torch_build
@@ -216,9 +218,11 @@ def _uv_sha256(sums, asset):
     return digest.strip().lower() if digest else None
 
 
-def _uv(host, scope_dirs, version, install_dir, base_url, sha256=None):
+def _uv(request, scope_dirs):
+    """Where uv comes from and goes for a layout() request with ``pytorch_env_manager: uv``."""
+    host, install_dir, base_url, sha256 = request.host, request.uv_install_dir, request.uv_base_url, request.uv_sha256
     system, machine = host["system"], host["machine"]
-    version = str(version or "")  # YAML may give 0.13 as a number, or null
+    version = str(request.uv_version or "")  # YAML may give 0.13 as a number, or null
     target = UV_TARGETS.get((system, machine))
     if target is None:
         raise LayoutError(f"uv publishes no binary for {system} {machine or 'unknown'}; use pytorch_env_manager: conda")
@@ -269,22 +273,35 @@ def _uv(host, scope_dirs, version, install_dir, base_url, sha256=None):
     return info
 
 
-def layout(
-    host,
-    name,
-    manager="conda",
-    scope="auto",
-    prefix="",
-    conda="",
-    conda_fact=None,
-    uv_version="",
-    uv_install_dir="",
-    uv_base_url="",
-    uv_sha256=None,
-    compute=None,
-    verify="auto",
-):
-    """Everything the role needs to know about paths and privileges on this host, as one dict."""
+@dataclass
+class LayoutRequest:
+    """What layout() is asked: ``host`` is host_platform's result, ``name`` the environment's name, the rest the
+    role's ``pytorch_env_*`` variables without their prefix (``conda_fact``: torchfleet_conda; ``verify``:
+    pytorch_env_verify_device)."""
+
+    host: Any
+    name: Any
+    manager: Any = "conda"
+    scope: Any = "auto"
+    prefix: Any = ""
+    conda: Any = ""
+    conda_fact: Any = None
+    uv_version: Any = ""
+    uv_install_dir: Any = ""
+    uv_base_url: Any = ""
+    uv_sha256: Any = None
+    compute: Any = None
+    verify: Any = "auto"
+
+
+def layout(host, name, **options):
+    """Everything the role needs to know about paths and privileges on this host, as one dict (``options``: the
+    fields of :class:`LayoutRequest` after ``name``)."""
+    return _layout(LayoutRequest(host, name, **options))
+
+
+def _layout(request):
+    host, name, manager, prefix = request.host, request.name, request.manager, request.prefix
     if not isinstance(host, dict) or host.get("system") not in ("Linux", "Darwin", "Windows"):
         raise LayoutError("layout needs the result of host_platform (system Linux, Darwin or Windows)")
     if manager not in MANAGERS:
@@ -292,13 +309,13 @@ def layout(
     system = host["system"]
     windows = system == "Windows"
     paths = _paths(system)
-    conda_fact = conda_fact if isinstance(conda_fact, dict) else {}
-    resolved_scope = resolve_scope(scope, system, manager, conda_fact.get("scope"))
+    conda_fact = request.conda_fact if isinstance(request.conda_fact, dict) else {}
+    resolved_scope = resolve_scope(request.scope, system, manager, conda_fact.get("scope"))
     home = host.get("home") or ""
 
     conda_exe = ""
     if manager == "conda":
-        conda_exe = str(conda or conda_fact.get("conda") or default_conda(system, resolved_scope, home))
+        conda_exe = str(request.conda or conda_fact.get("conda") or default_conda(system, resolved_scope, home))
     scope_dirs = _scope_dirs(system, resolved_scope, home) if manager == "uv" else {}
 
     if prefix:
@@ -321,8 +338,8 @@ def layout(
         "pyvenv_cfg": paths.join(env_prefix, "pyvenv.cfg"),
         "record": paths.join(env_prefix, RECORD),
         "conda": conda_exe,
-        "uv": _uv(host, scope_dirs, uv_version, uv_install_dir, uv_base_url, uv_sha256) if manager == "uv" else None,
-        "verify_device": verify_device(verify, compute),
+        "uv": _uv(request, scope_dirs) if manager == "uv" else None,
+        "verify_device": verify_device(request.verify, request.compute),
     }
     return result
 

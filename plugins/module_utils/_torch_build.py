@@ -25,6 +25,8 @@ Choices made here, beyond the data:
 """
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _platform
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import (
@@ -557,60 +559,39 @@ def _conda(version, release, platform, python, build):
     return True, packages, channels
 
 
-def resolve(
-    version,
-    system,
-    machine,
-    python=None,
-    compute="auto",
-    nvidia_driver=None,
-    index_base=DEFAULT_INDEX_BASE,
-    gpu_compute_capabilities=None,
-):
-    """Describe the PyTorch build to install; raise TorchBuildError for an impossible request.
-
-    ``gpu_compute_capabilities``: the host's NVIDIA GPUs (['8.0', '9.0'], as gpu_facts reports each device's
-    ``compute_capability``); used only to check a build chosen under minor-version compatibility.
-    """
-    version = _norm_version(version)
-    system = _norm_system(system)
-    host = _Host(version, system, _norm_machine(system, machine))
-    release, machine, platform = host.release, host.machine, host.platform
-    compute = _parse_compute(compute)
-    driver = parse_driver(nvidia_driver)
-    gpus = parse_compute_capabilities(gpu_compute_capabilities)
-    python = _norm_python(python)
-
-    if platform == "windows-arm64":
+def _check_platform(host):
+    """Refuse a platform the release publishes no build for."""
+    if host.platform == "windows-arm64":
         raise TorchBuildError(
             "PyTorch publishes no supported Windows arm64 build (PyPI has no win_arm64 torch wheels and the "
             "install matrix lists none); use an x86_64 Windows host, or Linux aarch64 (e.g. WSL2) instead"
         )
-    if platform == "darwin-x86_64" and not release["macos_x86_64"]:
+    if host.platform == "darwin-x86_64" and not host.release["macos_x86_64"]:
         raise TorchBuildError(
-            f"PyTorch {version} has no macOS Intel (x86_64) build: Intel Mac wheels end with {LAST_MACOS_X86_64}; "
-            f"use pytorch_version 2.2 ({LAST_MACOS_X86_64}) on this Mac, or an Apple silicon Mac for newer releases"
+            f"PyTorch {host.version} has no macOS Intel (x86_64) build: Intel Mac wheels end with "
+            f"{LAST_MACOS_X86_64}; use pytorch_version 2.2 ({LAST_MACOS_X86_64}) on this Mac, or an Apple silicon "
+            "Mac for newer releases"
         )
 
-    build, rule, notes = _resolve_compute(host, compute, driver, gpus)
-    python, experimental = _choose_python(host, python)
-    if experimental:
-        notes.append(f"Python {python} is experimental for PyTorch {version}")
 
+def _index_urls(host, index_build, index_base):
+    """(the build's own index URL, the index pip needs: None when PyPI carries the build)."""
     base = str(index_base or DEFAULT_INDEX_BASE).rstrip("/")
-    index_build = "cpu" if build == "mps" else build
     build_index_url = f"{base}/{index_build}"
-    on_pypi = system in ("Darwin",) or index_build == _pypi_build(release, platform)
-    index_url = None if on_pypi else build_index_url
+    on_pypi = host.system in ("Darwin",) or index_build == _pypi_build(host.release, host.platform)
+    return build_index_url, None if on_pypi else build_index_url
 
-    cuda = _cuda_of(build) if build.startswith("cu") else None
-    conda_channel, conda_packages, conda_channels = _conda(version, release, platform, python, build)
 
-    glibc_min = None
-    if system == "Linux":
-        glibc_min = release.get("glibc_by_build", {}).get(build) if machine == "x86_64" else None
-        glibc_min = glibc_min or release["glibc"][platform]
+def _glibc_min(host, build):
+    """The oldest glibc the Linux wheels run on; None off Linux."""
+    if host.system != "Linux":
+        return None
+    glibc_min = host.release.get("glibc_by_build", {}).get(build) if host.machine == "x86_64" else None
+    return glibc_min or host.release["glibc"][host.platform]
 
+
+def _companions(release, index_build, index_url, notes):
+    """torchvision and torchaudio of the release; None for one the build's index does not carry."""
     companions = {name: release[name] for name in ("torchvision", "torchaudio")}
     for name in release.get("index_lacks", {}).get(index_build, ()):
         if index_url is not None and companions[name]:
@@ -619,7 +600,55 @@ def resolve(
                 f"{name}); install it from another build, or leave {name} out"
             )
             companions[name] = None
+    return companions
 
+
+@dataclass
+class BuildRequest:
+    """What the torch_build filter is asked: the PyTorch version, the host's system and machine, and the options.
+
+    ``gpu_compute_capabilities``: the host's NVIDIA GPUs (['8.0', '9.0'], as gpu_facts reports each device's
+    ``compute_capability``); used only to check a build chosen under minor-version compatibility.
+    """
+
+    version: Any
+    system: Any = None
+    machine: Any = None
+    python: Any = None
+    compute: Any = "auto"
+    nvidia_driver: Any = None
+    index_base: Any = DEFAULT_INDEX_BASE
+    gpu_compute_capabilities: Any = None
+
+
+def resolve(version, system, machine, **options):
+    """Describe the PyTorch build to install; raise TorchBuildError for an impossible request.
+
+    ``options`` are the fields of :class:`BuildRequest` after ``machine``.
+    """
+    return resolve_request(BuildRequest(version, system, machine, **options))
+
+
+def resolve_request(request):
+    """:func:`resolve` of one :class:`BuildRequest`."""
+    version, system, machine, python = request.version, request.system, request.machine, request.python
+    version = _norm_version(version)
+    system = _norm_system(system)
+    host = _Host(version, system, _norm_machine(system, machine))
+    release, machine, platform = host.release, host.machine, host.platform
+    compute, driver = _parse_compute(request.compute), parse_driver(request.nvidia_driver)
+    gpus, python = parse_compute_capabilities(request.gpu_compute_capabilities), _norm_python(python)
+    _check_platform(host)
+    build, rule, notes = _resolve_compute(host, compute, driver, gpus)
+    python, experimental = _choose_python(host, python)
+    if experimental:
+        notes.append(f"Python {python} is experimental for PyTorch {version}")
+    index_build = "cpu" if build == "mps" else build
+    build_index_url, index_url = _index_urls(host, index_build, request.index_base)
+    cuda = _cuda_of(build) if build.startswith("cu") else None
+    conda_channel, conda_packages, conda_channels = _conda(version, release, platform, python, build)
+    glibc_min = _glibc_min(host, build)
+    companions = _companions(release, index_build, index_url, notes)
     full_driver = min_driver(cuda, system) if cuda else None
     result = {
         "torch": version,

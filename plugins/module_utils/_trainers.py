@@ -51,6 +51,8 @@ import hashlib
 import json
 import re
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror, _platform, _validate
 
@@ -221,9 +223,12 @@ def run_id():
     return "torchfleet-" + secrets.token_hex(16)
 
 
-def check_group(group, host, group_hosts, inventory_groups, play_hosts, problems):
+def check_group(request, problems):
     """A distributed run needs ``trainers_group`` in the inventory, this host in it, and all of it in the play
-    (``play_hosts``: ``ansible_play_hosts_all``, which ``--limit`` narrows)."""
+    (``request.play_hosts``: ``ansible_play_hosts_all``, which ``--limit`` narrows)."""
+    group, host = request.group, request.host
+    inventory_groups, play_hosts = request.inventory_groups, request.play_hosts
+    group_hosts = list(request.group_systems or {})
     if inventory_groups is not None and group not in inventory_groups:
         close = difflib.get_close_matches(str(group), [str(name) for name in inventory_groups], n=1)
         hint = f" Did you mean {close[0]}?" if close else ""
@@ -372,55 +377,106 @@ def data_files(system, data_dir, data_url, sha256, mirror_copy=False):
     return files
 
 
-def plan(
-    system,
-    home="",
-    host="",
-    scope="auto",
-    trainers_dir="",
-    data_dir="",
-    python="",
-    run=KNOWN_TRAINERS,
-    epochs=2,
-    limit=512,
-    device="auto",
-    seed=0,
-    nproc_per_node=1,
-    timeout=600,
-    data_url="",
-    data_sha256=None,
-    data_download=True,
-    mirror_url="",
-    distributed=False,
-    group="all",
-    group_systems=None,
-    env_scope="",
-    master_addr="",
-    master_port=29400,
-    inventory_groups=None,
-    play_hosts=None,
-    master_facts=None,
-    master_interface="",
-    user="torchfleet-trainer",
-):
+@dataclass
+class Request:
+    """A trainers request for one host: the role's ``trainers_*`` variables without their prefix (``mirror_url``
+    is ``torchfleet_mirror_url``, ``env_scope`` the PyTorch environment's scope), and the facts read from the host
+    (``system``, ``home``) and from the rest of the play (``group_systems``, ``inventory_groups``, ``play_hosts``,
+    ``master_facts``)."""
+
+    system: Any
+    home: Any = ""
+    host: Any = ""
+    scope: Any = "auto"
+    trainers_dir: Any = ""
+    data_dir: Any = ""
+    python: Any = ""
+    run: Any = KNOWN_TRAINERS
+    epochs: Any = 2
+    limit: Any = 512
+    device: Any = "auto"
+    seed: Any = 0
+    nproc_per_node: Any = 1
+    timeout: Any = 600
+    data_url: Any = ""
+    data_sha256: Any = None
+    data_download: Any = True
+    mirror_url: Any = ""
+    distributed: Any = False
+    group: Any = "all"
+    group_systems: Any = None
+    env_scope: Any = ""
+    master_addr: Any = ""
+    master_port: Any = 29400
+    inventory_groups: Any = None
+    play_hosts: Any = None
+    master_facts: Any = None
+    master_interface: Any = ""
+    user: Any = "torchfleet-trainer"
+
+
+def plan(system, **options):
     """Check a trainers request for one host and decide its paths, privilege, files and data.
 
-    Every problem found is reported at once, each with what to change.  Returns a dict: ``system``,
-    ``family``, ``scope``, ``become``, ``sep``, ``dir``, ``scripts_dir``, ``runs_dir``, ``data_dir``,
-    ``python``, ``directories`` (to create), ``scripts`` (``src``/``dest``), ``data_url``, ``data`` (see
-    :func:`data_files`), ``download``, ``run``, ``epochs``, ``limit``, ``device``, ``seed``,
-    ``distributed``, ``run_id`` (this host's draw: the first host's is the job's), ``timeout``, ``rendezvous``,
-    ``run_as`` (the account the trainers run as, "" for the connecting user) and ``run_prefix`` (the words
-    that start a command as that account).
+    ``options`` are the fields of :class:`Request` after ``system``.  Every problem found is reported at once,
+    each with what to change.  Returns a dict: ``system``, ``family``, ``scope``, ``become``, ``sep``, ``dir``,
+    ``scripts_dir``, ``runs_dir``, ``data_dir``, ``python``, ``directories`` (to create), ``scripts``
+    (``src``/``dest``), ``data_url``, ``data`` (see :func:`data_files`), ``download``, ``run``, ``epochs``,
+    ``limit``, ``device``, ``seed``, ``distributed``, ``run_id`` (this host's draw: the first host's is the
+    job's), ``timeout``, ``rendezvous``, ``run_as`` (the account the trainers run as, "" for the connecting user)
+    and ``run_prefix`` (the words that start a command as that account).
     """
-    os_name = normalise_system(system)
+    return _plan(Request(system, **options))
+
+
+def _plan(request):
+    """The checks in the order their problems are reported, then the paths and data they allow."""
+    os_name = normalise_system(request.system)
     problems = []
     try:
-        resolved_scope = resolve_scope(scope, system, env_scope)
+        resolved_scope = resolve_scope(request.scope, request.system, request.env_scope)
     except TrainersPlanError as exc:
         problems.append(str(exc))
         resolved_scope = _platform.resolve_scope("auto", os_name)
+    run = _checked_run(request.run, problems)
+    numbers = _checked_numbers(request, problems)
+    device = str(request.device or "").strip()
+    _check_device(device, os_name, problems)
+    base, data = _checked_dirs(request, resolved_scope, problems)
+    check_rendezvous(request.master_addr, request.master_port, problems)
+    account = run_as(request.user, resolved_scope, request.system, problems)
+    sums = _checked_sums(request.data_sha256, problems)
+    distributed = _as_bool(request.distributed) and "mnist_cnn" in run
+    rendezvous = _checked_rendezvous(request, os_name, problems) if distributed else None
+    if problems:
+        where = " on " + request.host if request.host else ""
+        raise TrainersPlanError(f"Check the trainers variables{where}: " + " ".join(problems))
+    scripts_dir = join(request.system, base, "scripts")
+    runs_dir = join(request.system, base, "runs")
+    download = _as_bool(request.data_download)
+    result = {
+        "system": os_name,
+        "family": family(request.system),
+        "scope": resolved_scope,
+        "become": needs_become(resolved_scope, request.system),
+        "sep": separator(request.system),
+        "dir": base,
+        "scripts_dir": scripts_dir,
+        "runs_dir": runs_dir,
+        "data_dir": data,
+        "python": str(request.python or ""),
+        "directories": [base, scripts_dir, runs_dir] + ([data] if download else []),
+        "scripts": [{"src": name, "dest": join(request.system, scripts_dir, name)} for name in _SCRIPTS[os_name]],
+    }
+    result.update(_data_plan(request, data, sums, download and "mnist_cnn" in run))
+    result.update(run=run, epochs=numbers["epochs"], limit=numbers["limit"], device=device, seed=numbers["seed"])
+    result.update(distributed=distributed, timeout=numbers["timeout"], run_id=run_id(), rendezvous=rendezvous)
+    result.update(run_as=account, run_prefix=["runuser", "-u", account, "--"] if account else [])
+    return result
 
+
+def _checked_run(run, problems):
+    """``trainers_run`` as a list of names of this collection's trainers."""
     if isinstance(run, str) or not isinstance(run, (list, tuple)):
         problems.append(f"trainers_run ({run!r}) must be a list naming any of {', '.join(KNOWN_TRAINERS)}.")
         run = []
@@ -431,35 +487,47 @@ def plan(
             f"trainers_run ({', '.join(run)}) may only name {', '.join(KNOWN_TRAINERS)}; "
             f"{', '.join(unknown)} is not a trainer of this collection."
         )
-    epochs = _as_int(epochs, "trainers_epochs", 1, problems, "a whole number, at least 1")
-    limit = _as_int(limit, "trainers_limit", 0, problems, "a whole number, 0 (all images) or more")
-    seed = _as_int(seed, "trainers_seed", None, problems, "a whole number")
-    _as_int(nproc_per_node, "trainers_nproc_per_node", 1, problems, "a whole number, at least 1")
-    timeout = _as_int(timeout, "trainers_timeout", 10, problems, "a whole number of seconds, at least 10")
-    device = str(device or "").strip()
-    _check_device(device, os_name, problems)
+    return run
 
-    example = _platform.default_dir(os_name, "system", "trainers")
+
+def _checked_numbers(request, problems):
+    """The whole numbers of the request, as the plan returns them (``nproc_per_node`` is only checked)."""
+    numbers = {
+        "epochs": _as_int(request.epochs, "trainers_epochs", 1, problems, "a whole number, at least 1"),
+        "limit": _as_int(request.limit, "trainers_limit", 0, problems, "a whole number, 0 (all images) or more"),
+        "seed": _as_int(request.seed, "trainers_seed", None, problems, "a whole number"),
+    }
+    _as_int(request.nproc_per_node, "trainers_nproc_per_node", 1, problems, "a whole number, at least 1")
+    numbers["timeout"] = _as_int(
+        request.timeout, "trainers_timeout", 10, problems, "a whole number of seconds, at least 10"
+    )
+    return numbers
+
+
+def _checked_dirs(request, resolved_scope, problems):
+    """``trainers_dir`` (or its default) and ``trainers_data_dir`` (or ``data/mnist`` below it)."""
+    system, home = request.system, request.home
     base = None
-    if trainers_dir:
-        base = check_dir("trainers_dir", trainers_dir, system, home, problems)
+    if request.trainers_dir:
+        base = check_dir("trainers_dir", request.trainers_dir, system, home, problems)
     if not base:
         try:
             base = default_dir(system, resolved_scope, home)
         except TrainersPlanError as exc:
             problems.append(str(exc))
-            base = example
+            base = _platform.default_dir(normalise_system(system), "system", "trainers")
     data = None
-    if data_dir:
-        data = check_dir("trainers_data_dir", data_dir, system, home, problems)
-    data = data or join(system, base, "data", "mnist")
-    check_rendezvous(master_addr, master_port, problems)
-    account = run_as(user, resolved_scope, system, problems)
+    if request.data_dir:
+        data = check_dir("trainers_data_dir", request.data_dir, system, home, problems)
+    return base, data or join(system, base, "data", "mnist")
 
+
+def _checked_sums(data_sha256, problems):
+    """``trainers_data_sha256``: a mapping of MNIST file name to its SHA-256."""
     sums = data_sha256 or {}
     if not isinstance(sums, dict):
         problems.append(f"trainers_data_sha256 must be a mapping of file name to SHA-256, not {sums!r}.")
-        sums = {}
+        return {}
     for name in sorted(sums):
         if name not in MNIST_FILES:
             problems.append(f"trainers_data_sha256 names {name!r}, which is none of {', '.join(MNIST_FILES)}.")
@@ -468,62 +536,38 @@ def plan(
                 f"trainers_data_sha256[{name!r}] ({sums[name]!r}) is not a SHA-256: give the 64 hexadecimal "
                 "digits sha256sum prints for the file."
             )
+    return sums
 
-    distributed = _as_bool(distributed) and "mnist_cnn" in run
-    rendezvous = None
-    if distributed:
-        _check_distributed(os_name, host, group, group_systems, problems)
-        check_group(group, host, list(group_systems or {}), inventory_groups, play_hosts, problems)
-        # master_facts None: the caller (a unit test, a check of the variables alone) did not ask for the address.
-        if not problems and (master_facts is not None or str(master_addr or "").strip()):
-            try:
-                rendezvous = rendezvous_endpoint(master_addr, master_port, master_facts, master_interface)
-            except TrainersPlanError as exc:
-                problems.append(str(exc))
 
-    if problems:
-        raise TrainersPlanError(f"Check the trainers variables{' on ' + host if host else ''}: " + " ".join(problems))
+def _checked_rendezvous(request, os_name, problems):
+    """A distributed run's hosts checked, and its rendezvous endpoint when the address can be known."""
+    group, host = request.group, request.host
+    _check_distributed(os_name, host, group, request.group_systems, problems)
+    check_group(request, problems)
+    # master_facts None: the caller (a unit test, a check of the variables alone) did not ask for the address.
+    if problems or (request.master_facts is None and not str(request.master_addr or "").strip()):
+        return None
+    try:
+        return rendezvous_endpoint(
+            request.master_addr, request.master_port, request.master_facts, request.master_interface
+        )
+    except TrainersPlanError as exc:
+        problems.append(str(exc))
+        return None
 
-    url = str(data_url or "").strip() or ((mirror_url.rstrip("/") + "/mnist/") if mirror_url else MNIST_UPSTREAM)
+
+def _data_plan(request, data, sums, download):
+    """Where the MNIST files come from and go, and a warning when nothing pins them (``download``: the run
+    needs them fetched)."""
+    data_url, mirror_url = str(request.data_url or "").strip(), request.mirror_url
+    url = data_url or ((mirror_url.rstrip("/") + "/mnist/") if mirror_url else MNIST_UPSTREAM)
     url = url.rstrip("/") + "/"
-    download = _as_bool(data_download)
-    scripts_dir = join(system, base, "scripts")
-    runs_dir = join(system, base, "runs")
-    files = data_files(system, data, url, sums, mirror_copy=not str(data_url or "").strip() and bool(mirror_url))
-    unpinned = [f for f in files if not f["sha256"]] if download and "mnist_cnn" in run else []
+    files = data_files(request.system, data, url, sums, mirror_copy=not data_url and bool(mirror_url))
+    unpinned = [f for f in files if not f["sha256"]] if download else []
     warning = unpinned and _mirror.sidecar_warning(
         "The MNIST files", url, None, unpinned[0]["checksum_url"], "trainers_data_sha256"
     )
-    warnings = [warning] if warning else []
-    return {
-        "system": os_name,
-        "family": family(system),
-        "scope": resolved_scope,
-        "become": needs_become(resolved_scope, system),
-        "sep": separator(system),
-        "dir": base,
-        "scripts_dir": scripts_dir,
-        "runs_dir": runs_dir,
-        "data_dir": data,
-        "python": str(python or ""),
-        "directories": [base, scripts_dir, runs_dir] + ([data] if download else []),
-        "scripts": [{"src": name, "dest": join(system, scripts_dir, name)} for name in _SCRIPTS[os_name]],
-        "data_url": url,
-        "data": files,
-        "warnings": warnings,
-        "download": download and "mnist_cnn" in run,
-        "run": run,
-        "epochs": epochs,
-        "limit": limit,
-        "device": device,
-        "seed": seed,
-        "distributed": distributed,
-        "timeout": timeout,
-        "run_id": run_id(),
-        "rendezvous": rendezvous,
-        "run_as": account,
-        "run_prefix": ["runuser", "-u", account, "--"] if account else [],
-    }
+    return {"data_url": url, "data": files, "warnings": [warning] if warning else [], "download": download}
 
 
 def run_key(inputs, script, script_sha1):

@@ -278,58 +278,67 @@ def query_nvidia_smi(module, smi):
     return rc, rows, out, err
 
 
-def gather_linux(module):
-    root = module.params["sysfs_root"]
-    warnings = []
-    source = []
-
+def _linux_devices(root, source, warnings):
+    """The PCI display devices sysfs lists (none when sysfs is missing: then only nvidia-smi knows them)."""
     devices = read_sysfs_devices(root)
     if devices is None:
-        devices = []
         missing = _under(root, "sys/bus/pci/devices")
         warnings.append(f"{missing} is missing; GPUs are known only from nvidia-smi.")
-    else:
-        source.append("sysfs")
+        return []
+    source.append("sysfs")
+    return devices
 
+
+def _kernel_module(root, source):
+    """The loaded NVIDIA kernel module: its version and flavour, whether it (or nouveau) is loaded."""
     proc_text = _read_text(_under(root, "proc/driver/nvidia/version"))
     loaded_version, flavor = _gpu.parse_proc_version(proc_text)
     module_dir = os.path.isdir(_under(root, "sys/module/nvidia"))
-    kernel_module_loaded = proc_text is not None or module_dir
     if proc_text is not None:
         source.append("proc")
     if loaded_version is None and module_dir:
         loaded_version = _gpu.parse_module_version(_read_text(_under(root, "sys/module/nvidia/version")))
         if loaded_version:
             source.append("sys_module")
-    nouveau_loaded = os.path.isdir(_under(root, "sys/module/nouveau"))
+    return {
+        "loaded_version": loaded_version,
+        "kernel_module_flavor": flavor,
+        "kernel_module_loaded": proc_text is not None or module_dir,
+        "nouveau_loaded": os.path.isdir(_under(root, "sys/module/nouveau")),
+    }
 
+
+def _smi_readings(module, devices, kernel, source, warnings):
+    """What nvidia-smi adds: the devices merged with its rows, and the keys of the fact it alone knows."""
     smi = find_nvidia_smi(module, warnings)
-    smi_rc = None
-    nvidia_driver = None
-    cuda_version = None
+    found = {"nvidia_smi": smi, "nvidia_smi_rc": None, "nvidia_driver": None, "cuda_driver_version": None}
     if smi:
         smi_rc, rows, out, err = query_nvidia_smi(module, smi)
+        found["nvidia_smi_rc"] = smi_rc
         if smi_rc == 0:
             source.append("nvidia-smi")
             devices = _gpu.merge_smi(devices, rows)
-            nvidia_driver = next((r["driver_version"] for r in rows if r["driver_version"]), None)
+            found["nvidia_driver"] = next((r["driver_version"] for r in rows if r["driver_version"]), None)
             header_rc, header, _err = module.run_command([smi])
             if header_rc == 0:
-                cuda_version = _gpu.parse_cuda_version(header)
+                found["cuda_driver_version"] = _gpu.parse_cuda_version(header)
         else:
-            warnings.append(_gpu.smi_failure_warning(smi_rc, out, err, loaded_version))
+            warnings.append(_gpu.smi_failure_warning(smi_rc, out, err, kernel["loaded_version"]))
     elif any(d["vendor"] == "nvidia" for d in devices):
-        if kernel_module_loaded:
+        if kernel["kernel_module_loaded"]:
             warnings.append(
                 "The NVIDIA kernel module is loaded but nvidia-smi was not found (Debian ships it in the separate "
                 "nvidia-smi package); GPU names, memory and the CUDA version are unknown."
             )
         else:
             warnings.append("An NVIDIA GPU is present but no NVIDIA driver is installed or loaded.")
+    if found["nvidia_driver"] is None:
+        found["nvidia_driver"] = kernel["loaded_version"]
+    return devices, found
 
-    if nvidia_driver is None:
-        nvidia_driver = loaded_version
 
+def _named(module, devices, source):
+    """Devices with their names: from lspci when a name is missing, else from the PCI id table."""
     if any(not d["name"] for d in devices):
         lspci = module.get_bin_path("lspci")
         if lspci:
@@ -337,25 +346,33 @@ def gather_linux(module):
             if rc == 0:
                 source.append("lspci")
                 devices = _gpu.fill_names(devices, _gpu.parse_lspci_mm(out))
-    devices = _gpu.fill_names(devices)
+    return _gpu.fill_names(devices)
 
-    if nouveau_loaded and any(d["vendor"] == "nvidia" for d in devices) and not kernel_module_loaded:
+
+def gather_linux(module):
+    root = module.params["sysfs_root"]
+    warnings = []
+    source = []
+    devices = _linux_devices(root, source, warnings)
+    kernel = _kernel_module(root, source)
+    devices, smi = _smi_readings(module, devices, kernel, source, warnings)
+    devices = _named(module, devices, source)
+    has_nvidia = any(d["vendor"] == "nvidia" for d in devices)
+    if kernel["nouveau_loaded"] and has_nvidia and not kernel["kernel_module_loaded"]:
         warnings.append("nouveau is loaded: blacklist it and reboot before the NVIDIA driver can use the GPU.")
-
     secure_boot = read_secure_boot(root)
     if secure_boot is not None:
         source.append("efivars")
-
     return _gpu.build_facts(
         devices,
-        nvidia_driver=nvidia_driver,
-        cuda_driver_version=cuda_version,
-        kernel_module_loaded=kernel_module_loaded,
-        kernel_module_flavor=flavor,
-        nouveau_loaded=nouveau_loaded,
+        nvidia_driver=smi["nvidia_driver"],
+        cuda_driver_version=smi["cuda_driver_version"],
+        kernel_module_loaded=kernel["kernel_module_loaded"],
+        kernel_module_flavor=kernel["kernel_module_flavor"],
+        nouveau_loaded=kernel["nouveau_loaded"],
         secure_boot=secure_boot,
-        nvidia_smi=smi,
-        nvidia_smi_rc=smi_rc,
+        nvidia_smi=smi["nvidia_smi"],
+        nvidia_smi_rc=smi["nvidia_smi_rc"],
         source=source,
         warnings=warnings,
     )

@@ -37,7 +37,9 @@ def _unknown(signature, kwargs, extra):
     return [key for key in kwargs if key not in allowed]
 
 
-def _explain(name, signature, args, kwargs, error, extra=None):
+def _explain(name, signature, call, error, extra=None):
+    """Why the filter refused ``call`` (its positional and keyword arguments), with its options listed."""
+    args, kwargs = call
     options = list(dict.fromkeys(_options(signature) + list(extra or ())))
     known = ", ".join(options) or "none"
     unknown = _unknown(signature, kwargs, extra)
@@ -67,9 +69,9 @@ def checked(name, func, forwards=None):
         try:
             signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise AnsibleFilterError(_explain(name, signature, args, kwargs, exc, extra)) from None
+            raise AnsibleFilterError(_explain(name, signature, (args, kwargs), exc, extra)) from None
         if _unknown(signature, kwargs, extra):
-            raise AnsibleFilterError(_explain(name, signature, args, kwargs, None, extra))
+            raise AnsibleFilterError(_explain(name, signature, (args, kwargs), None, extra))
         return func(*args, **kwargs)
 
     takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())

@@ -34,6 +34,7 @@ import platform
 import socket
 import sys
 import time
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -161,10 +162,18 @@ def read_csv(path: str):
     return header[:-1], xs, ys
 
 
-def train(
-    x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float, batch_size: int, seed: int, device, progress=None
-):
+class Fit(NamedTuple):
+    """The settings of one fit, as --epochs, --lr, --batch-size and --seed give them."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    seed: int
+
+
+def train(x: torch.Tensor, y: torch.Tensor, fit: Fit, device, progress=None):
     """Fit nn.Linear(x.shape[1], 1) to y (shape (N, 1)); return (model in raw units, per-epoch losses)."""
+    epochs, lr, batch_size, seed = fit
     torch.manual_seed(seed)
     x = x.to(device=device, dtype=torch.float32)
     y = y.to(device=device, dtype=torch.float32)
@@ -240,8 +249,8 @@ def model_path_for(args) -> str | None:
     return None
 
 
-def run(args) -> dict:
-    device = select_device(args.device)
+def load(args) -> tuple:
+    """(feature names, x (N, features), y (N, 1), where they came from): --data's CSV, else the recipe."""
     if args.data:
         features, x_rows, y_rows = read_csv(args.data)
         source = os.path.abspath(args.data)
@@ -250,6 +259,26 @@ def run(args) -> dict:
         source = "recipe"
     x = torch.tensor(x_rows, dtype=torch.float32)
     y = torch.tensor(y_rows, dtype=torch.float32)  # (N, 1), the shape the model predicts
+    return features, x, y, source
+
+
+def save_results(args, model: nn.Module, metrics: dict) -> None:
+    """Save the weights (beside --output unless --model names a path) and write or print the metrics."""
+    model_path = model_path_for(args)
+    if model_path:
+        os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
+        torch.save({key: value.cpu() for key, value in model.state_dict().items()}, model_path)
+        metrics["model"] = os.path.abspath(model_path)
+    if args.output:
+        write_json_atomic(args.output, metrics)
+        log(f"final loss {metrics['final_loss']:.6g}; metrics written to {args.output}")
+    else:
+        print(json.dumps(metrics, indent=2, allow_nan=False), flush=True)
+
+
+def run(args) -> dict:
+    device = select_device(args.device)
+    features, x, y, source = load(args)
     log(
         f"torch {torch.__version__} on {device}; {x.shape[0]} rows, {x.shape[1]} feature(s) from {source}; "
         f"{args.epochs} epochs"
@@ -262,22 +291,12 @@ def run(args) -> dict:
             log(f"epoch {epoch:>{width}}/{args.epochs} loss {loss:.6g}")
 
     started = time.perf_counter()
-    model, losses = train(
-        x,
-        y,
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        device=device,
-        progress=progress,
-    )
+    model, losses = train(x, y, Fit(args.epochs, args.lr, args.batch_size, args.seed), device, progress=progress)
     seconds = time.perf_counter() - started
     weights = [float(value) for value in model.weight.detach().cpu()[0]]
     bias = float(model.bias.detach().cpu()[0])
     terms = " ".join(f"{w:+.4f}*{name}" for w, name in zip(weights, features))
     log(f"learned y = {terms} {bias:+.4f}")
-
     metrics = {
         "script": SCRIPT,
         "data": source,
@@ -297,16 +316,7 @@ def run(args) -> dict:
         "hostname": socket.gethostname(),
         "seconds": round(seconds, 4),
     }
-    model_path = model_path_for(args)
-    if model_path:
-        os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
-        torch.save({key: value.cpu() for key, value in model.state_dict().items()}, model_path)
-        metrics["model"] = os.path.abspath(model_path)
-    if args.output:
-        write_json_atomic(args.output, metrics)
-        log(f"final loss {losses[-1]:.6g}; metrics written to {args.output}")
-    else:
-        print(json.dumps(metrics, indent=2, allow_nan=False), flush=True)
+    save_results(args, model, metrics)
     return metrics
 
 

@@ -45,6 +45,7 @@ import struct
 import sys
 import time
 import zlib
+from typing import NamedTuple, Optional
 
 import torch
 import torch.distributed as dist
@@ -94,16 +95,14 @@ def find_idx(data_dir: str, name: str) -> str:
     raise DataError(f"{plain}: missing (neither {name} nor {name}.gz is in {data_dir})")
 
 
-def read_idx(path: str, magic: int) -> tuple:
-    """Read an unsigned-byte IDX file; return (dimensions, payload bytes).  Errors name the file."""
-    compressed = path.endswith(".gz")
+def read_bytes(path: str) -> bytes:
+    """The bytes of a file, ungzipped when its name ends in .gz.  Errors name the file."""
     try:
-        if compressed:
+        if path.endswith(".gz"):
             with gzip.open(path, "rb") as handle:
-                data = handle.read()
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
+                return handle.read()
+        with open(path, "rb") as handle:
+            return handle.read()
     except FileNotFoundError as exc:
         raise DataError(f"{path}: missing") from exc
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -111,19 +110,29 @@ def read_idx(path: str, magic: int) -> tuple:
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
-    expected_ndim = magic & 0xFF
-    kind = "images" if magic == IMAGES_MAGIC else "labels"
+
+def check_magic(path: str, data: bytes, magic: int, kind: str) -> None:
+    """The IDX header starts with ``magic``; otherwise say what the file looks like instead."""
     if len(data) < 4:
         raise DataError(f"{path}: {len(data)} bytes, too short for an IDX header")
     found = struct.unpack(">I", data[:4])[0]
-    if found != magic:
-        if data[:2] == b"\x1f\x8b" and not compressed:
-            hint = "; the file is gzip-compressed, name it with a .gz suffix"
-        elif data[:3] == b"\x00\x00\x08":
-            hint = f"; that is IDX unsigned-byte data with {data[3]} dimension(s)"
-        else:
-            hint = "; not an IDX unsigned-byte file"
-        raise DataError(f"{path}: wrong magic number 0x{found:08X}, expected 0x{magic:08X} for MNIST {kind}{hint}")
+    if found == magic:
+        return
+    if data[:2] == b"\x1f\x8b" and not path.endswith(".gz"):
+        hint = "; the file is gzip-compressed, name it with a .gz suffix"
+    elif data[:3] == b"\x00\x00\x08":
+        hint = f"; that is IDX unsigned-byte data with {data[3]} dimension(s)"
+    else:
+        hint = "; not an IDX unsigned-byte file"
+    raise DataError(f"{path}: wrong magic number 0x{found:08X}, expected 0x{magic:08X} for MNIST {kind}{hint}")
+
+
+def read_idx(path: str, magic: int) -> tuple:
+    """Read an unsigned-byte IDX file; return (dimensions, payload bytes).  Errors name the file."""
+    data = read_bytes(path)
+    expected_ndim = magic & 0xFF
+    kind = "images" if magic == IMAGES_MAGIC else "labels"
+    check_magic(path, data, magic, kind)
     header = 4 + 4 * expected_ndim
     if len(data) < header:
         raise DataError(f"{path}: truncated header ({len(data)} bytes, an IDX {kind} header has {header})")
@@ -306,8 +315,19 @@ def setup_context(args) -> Context:
     )
 
 
-def train_epoch(model, loader, optimiser, ctx: Context, *, epoch: int, epochs: int) -> tuple:
+class Training(NamedTuple):
+    """The model, the wrapper the optimiser steps (DistributedDataParallel when distributed) and the data order."""
+
+    model: nn.Module
+    train_model: nn.Module
+    loader: DataLoader
+    sampler: Optional[DistributedSampler]
+    optimiser: torch.optim.Optimizer
+
+
+def train_epoch(training: Training, ctx: Context, *, epoch: int, epochs: int) -> tuple:
     """One pass over this rank's shard; return (sum of losses, samples, correct predictions)."""
+    model, loader, optimiser = training.train_model, training.loader, training.optimiser
     model.train()
     total_loss, samples, correct = 0.0, 0, 0
     steps = len(loader)
@@ -396,21 +416,12 @@ def load_data(args) -> dict:
     }
 
 
-def run(args, ctx: Context, data: dict) -> dict:
+def prepare(args, ctx: Context, train_images: torch.Tensor, train_labels: torch.Tensor) -> Training:
+    """Seed everything, then build the loader (this rank's shard when distributed), the model and its optimiser."""
     torch.manual_seed(args.seed)
     if ctx.device.type == "cuda":
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    train_images, train_labels = data["train"]
-    test_images, test_labels = data["test"]
-    load_seconds = data["seconds"]
-    ctx.log(
-        f"torch {torch.__version__} on {ctx.device}"
-        + (f" ({ctx.backend}, world size {ctx.world_size})" if ctx.distributed else "")
-        + f"; {train_labels.numel()} training and {test_labels.numel()} test images from {args.data_dir}"
-        + f"; {args.epochs} epoch(s)"
-    )
-
     dataset = TensorDataset(to_inputs(train_images), train_labels)
     if ctx.distributed:
         sampler = DistributedSampler(
@@ -421,7 +432,6 @@ def run(args, ctx: Context, data: dict) -> dict:
         sampler = None
         generator = torch.Generator().manual_seed(args.seed)
         loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, generator=generator)
-
     model = MnistCNN().to(ctx.device)
     if ctx.distributed:
         ddp_device = [ctx.device.index] if ctx.device.type == "cuda" else None
@@ -429,14 +439,18 @@ def run(args, ctx: Context, data: dict) -> dict:
     else:
         train_model = model
     optimiser = torch.optim.Adam(train_model.parameters(), lr=args.lr)
+    return Training(model, train_model, loader, sampler, optimiser)
 
-    train_started = time.perf_counter()
+
+def train(args, ctx: Context, training: Training) -> dict:
+    """Every epoch; return the mean loss per epoch over all ranks (``losses``) and over this rank's shard
+    (``local_losses``), and the samples this rank saw."""
     losses, local_losses, samples_seen = [], [], 0
     for epoch in range(1, args.epochs + 1):
         epoch_started = time.perf_counter()
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        loss_sum, samples, correct = train_epoch(train_model, loader, optimiser, ctx, epoch=epoch, epochs=args.epochs)
+        if training.sampler is not None:
+            training.sampler.set_epoch(epoch)
+        loss_sum, samples, correct = train_epoch(training, ctx, epoch=epoch, epochs=args.epochs)
         samples_seen += samples
         local_losses.append(loss_sum / samples)
         global_loss, global_samples, global_correct = ctx.all_sum([loss_sum, samples, correct])
@@ -454,39 +468,80 @@ def run(args, ctx: Context, data: dict) -> dict:
         if ctx.distributed and ctx.rank == 0:
             accuracy = global_correct / global_samples
             ctx.log(f"epoch {epoch}/{args.epochs} all ranks: loss {losses[-1]:.4f} train accuracy {accuracy:.2%}")
-    right, total = ctx.all_sum(list(evaluate(model, test_images, test_labels, ctx)))
-    test_accuracy = right / total
-    seconds = time.perf_counter() - train_started
-    ctx.log(f"test accuracy {test_accuracy:.2%} on {int(total)} images; {seconds:.1f}s training and evaluation")
+    return {"losses": losses, "local_losses": local_losses, "samples_seen": samples_seen}
 
-    common = {
+
+def environment(ctx: Context) -> dict:
+    """What every result records about where it ran."""
+    return {
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "hostname": socket.gethostname(),
         "device": str(ctx.device),
     }
-    rank_result = None
+
+
+def rank_result(args, ctx: Context, history: dict, seconds: float) -> dict:
+    """This rank's own result in a distributed run, written beside --output."""
+    local_losses = history["local_losses"]
+    result = {
+        "script": SCRIPT,
+        "status": "finished",
+        "rank": ctx.rank,
+        "local_rank": ctx.local_rank,
+        "world_size": ctx.world_size,
+        "backend": ctx.backend,
+        **environment(ctx),
+        "epochs": args.epochs,
+        "losses": local_losses,
+        "final_loss": local_losses[-1],
+        "samples_seen": history["samples_seen"],
+        "seconds": round(seconds, 4),
+    }
+    write_json_atomic(rank_output_path(args.output, ctx.rank), result)
+    return result
+
+
+def save_results(args, ctx: Context, model: nn.Module, metrics: dict) -> None:
+    """Save the weights (beside --output unless --model names a path) and write or print the metrics."""
+    model_path = args.model or (os.path.splitext(args.output)[0] + ".pt" if args.output else None)
+    if model_path:
+        os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
+        torch.save({key: value.cpu() for key, value in model.state_dict().items()}, model_path)
+        metrics["model"] = os.path.abspath(model_path)
+    if args.output:
+        write_json_atomic(args.output, metrics)
+        ctx.log(
+            f"final loss {metrics['final_loss']:.4f}, test accuracy {metrics['test_accuracy']:.2%}; metrics written "
+            f"to {args.output}"
+        )
+    else:
+        print(json.dumps(metrics, indent=2, allow_nan=False), flush=True)
+
+
+def run(args, ctx: Context, data: dict) -> dict:
+    train_images, train_labels = data["train"]
+    test_images, test_labels = data["test"]
+    ctx.log(
+        f"torch {torch.__version__} on {ctx.device}"
+        + (f" ({ctx.backend}, world size {ctx.world_size})" if ctx.distributed else "")
+        + f"; {train_labels.numel()} training and {test_labels.numel()} test images from {args.data_dir}"
+        + f"; {args.epochs} epoch(s)"
+    )
+    training = prepare(args, ctx, train_images, train_labels)
+    train_started = time.perf_counter()
+    history = train(args, ctx, training)
+    right, total = ctx.all_sum(list(evaluate(training.model, test_images, test_labels, ctx)))
+    test_accuracy = right / total
+    seconds = time.perf_counter() - train_started
+    ctx.log(f"test accuracy {test_accuracy:.2%} on {int(total)} images; {seconds:.1f}s training and evaluation")
     if ctx.distributed:
-        rank_result = {
-            "script": SCRIPT,
-            "status": "finished",
-            "rank": ctx.rank,
-            "local_rank": ctx.local_rank,
-            "world_size": ctx.world_size,
-            "backend": ctx.backend,
-            **common,
-            "epochs": args.epochs,
-            "losses": local_losses,
-            "final_loss": local_losses[-1],
-            "samples_seen": samples_seen,
-            "seconds": round(seconds, 4),
-        }
-        write_json_atomic(rank_output_path(args.output, ctx.rank), rank_result)
-        everyone = gather_json(ctx, rank_result)
+        result = rank_result(args, ctx, history, seconds)
+        everyone = gather_json(ctx, result)
         if ctx.rank != 0:
             ctx.log(f"rank result written to {rank_output_path(args.output, ctx.rank)}")
-            return rank_result
-
+            return result
+    losses = history["losses"]
     metrics = {
         "script": SCRIPT,
         "data_dir": os.path.abspath(args.data_dir),
@@ -500,25 +555,16 @@ def run(args, ctx: Context, data: dict) -> dict:
         "losses": losses,
         "final_loss": losses[-1],
         "test_accuracy": test_accuracy,
-        **common,
+        **environment(ctx),
         "distributed": ctx.distributed,
         "world_size": ctx.world_size,
         "backend": ctx.backend,
         "seconds": round(seconds, 4),
-        "load_seconds": round(load_seconds, 4),
+        "load_seconds": round(data["seconds"], 4),
     }
     if ctx.distributed:
         metrics["ranks"] = sorted(everyone, key=lambda result: result["rank"])
-    model_path = args.model or (os.path.splitext(args.output)[0] + ".pt" if args.output else None)
-    if model_path:
-        os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
-        torch.save({key: value.cpu() for key, value in model.state_dict().items()}, model_path)
-        metrics["model"] = os.path.abspath(model_path)
-    if args.output:
-        write_json_atomic(args.output, metrics)
-        ctx.log(f"final loss {losses[-1]:.4f}, test accuracy {test_accuracy:.2%}; metrics written to {args.output}")
-    else:
-        print(json.dumps(metrics, indent=2, allow_nan=False), flush=True)
+    save_results(args, ctx, training.model, metrics)
     return metrics
 
 

@@ -37,7 +37,7 @@ def test_recipe_points_give_weight_two(linear_mod):
     x = torch.tensor(linear_mod.RECIPE_X)
     y = torch.tensor(linear_mod.RECIPE_Y)
     assert tuple(y.shape) == (3, 1)
-    model, losses = linear_mod.train(x, y, epochs=200, lr=0.1, batch_size=64, seed=0, device="cpu")
+    model, losses = linear_mod.train(x, y, linear_mod.Fit(epochs=200, lr=0.1, batch_size=64, seed=0), device="cpu")
     assert len(losses) == 200
     assert losses[-1] < losses[0] / 1000
     assert model.weight.item() == pytest.approx(2.0, abs=0.01)
@@ -49,9 +49,9 @@ def test_linear_loss_falls_in_a_few_steps_and_fits_off_scale_data(linear_mod):
     torch.manual_seed(1)
     x = torch.randn(32, 3) * 10 + 5  # features far from unit scale, where a fixed raw-scale SGD step diverges
     y = x @ torch.tensor([[1.5], [-2.0], [0.25]]) + 3.0
-    losses = linear_mod.train(x, y, epochs=5, lr=0.1, batch_size=8, seed=0, device="cpu")[1]
+    losses = linear_mod.train(x, y, linear_mod.Fit(epochs=5, lr=0.1, batch_size=8, seed=0), device="cpu")[1]
     assert losses[-1] < losses[0] / 3
-    model, losses = linear_mod.train(x, y, epochs=150, lr=0.1, batch_size=8, seed=0, device="cpu")
+    model, losses = linear_mod.train(x, y, linear_mod.Fit(epochs=150, lr=0.1, batch_size=8, seed=0), device="cpu")
     assert model.weight[0].tolist() == pytest.approx([1.5, -2.0, 0.25], abs=0.01)
     assert model.bias.item() == pytest.approx(3.0, abs=0.05)
     assert losses[-1] < 1e-4
@@ -60,14 +60,16 @@ def test_linear_loss_falls_in_a_few_steps_and_fits_off_scale_data(linear_mod):
 def test_linear_refuses_the_recipes_flat_target(linear_mod):
     x = torch.tensor(linear_mod.RECIPE_X)
     with pytest.raises(ValueError, match=r"target must have shape \(3, 1\)"):
-        linear_mod.train(x, torch.tensor([2.0, 4.0, 6.0]), epochs=1, lr=0.1, batch_size=4, seed=0, device="cpu")
+        linear_mod.train(
+            x, torch.tensor([2.0, 4.0, 6.0]), linear_mod.Fit(epochs=1, lr=0.1, batch_size=4, seed=0), device="cpu"
+        )
 
 
 def test_linear_training_is_deterministic(linear_mod):
     x = torch.linspace(-1, 1, 20).unsqueeze(1)
     y = 3 * x - 1
-    first = linear_mod.train(x, y, epochs=3, lr=0.1, batch_size=4, seed=5, device="cpu")[1]
-    second = linear_mod.train(x, y, epochs=3, lr=0.1, batch_size=4, seed=5, device="cpu")[1]
+    first = linear_mod.train(x, y, linear_mod.Fit(epochs=3, lr=0.1, batch_size=4, seed=5), device="cpu")[1]
+    second = linear_mod.train(x, y, linear_mod.Fit(epochs=3, lr=0.1, batch_size=4, seed=5), device="cpu")[1]
     assert first == second
 
 

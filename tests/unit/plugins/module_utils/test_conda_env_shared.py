@@ -43,7 +43,7 @@ def test_pip_command_uses_the_environment_interpreter(system, prefix, python):
         "--index-url", "https://download.pytorch.org/whl/cu124", "--extra-index-url", "https://pypi.org/simple",
         "--no-cache-dir", "torch==2.5.1",
     ]  # fmt: skip
-    assert "--dry-run" in ce.pip_command(PARAMS, prefix, [], system, dry_run=True)
+    assert "--dry-run" in ce.pip_command(PARAMS, prefix, [], system, ce.PipRun(dry_run=True))
 
 
 def test_conda_arguments_do_not_depend_on_the_os():

@@ -97,8 +97,8 @@ def test_pip_command_lines_carry_no_credentials(system, reinstall):
     for argv in commands:
         assert _no_secret(argv), argv
         assert "--index-url" in argv
-    dry_run = ce.pip_command(params, "/opt/conda/envs/lab", plan["requirements"], system, dry_run=True,
-                             extra_index_urls=[plan["index"]])  # fmt: skip
+    dry_run = ce.pip_command(params, "/opt/conda/envs/lab", plan["requirements"], system,
+                             ce.PipRun(dry_run=True, extra_index_urls=[plan["index"]]))  # fmt: skip
     assert _no_secret(dry_run)
 
 
