@@ -1,10 +1,11 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters ``conda_*``: describe the Miniconda/Miniforge installer for a host, decide what to do with its prefix,
-and say why the installer failed.  Internal to the collection: the miniconda role calls them, and they may change
-with it.
+say why the installer failed, and read the state of Anaconda's channel terms.  Internal to the collection: the
+miniconda role calls them, and they may change with it.
 
-Thin wrappers over module_utils (_conda_installer, _conda_prefix): every OS-dependent decision is made there.
+Thin wrappers over module_utils (_conda_installer, _conda_prefix, _conda_tos): every OS-dependent decision is made
+there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
+from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_tos as tos
 from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
@@ -98,6 +100,19 @@ def conda_install_failure(result, prefix, min_free_mb, filename="the installer")
     )  # fmt: skip
 
 
+def conda_tos_state(result, channels):
+    """``result`` is the registered result of the miniconda role's ``conda tos --json`` command."""
+    if not isinstance(result, dict):
+        raise AnsibleFilterError("conda_tos_state expects the registered result of the `conda tos --json` command")
+    if isinstance(channels, str) or not isinstance(channels, (list, tuple)):
+        raise AnsibleFilterError(f"conda_tos_state: channels must be a list of channel URLs, not {channels!r}")
+    try:
+        return tos.state(result, channels)
+    except tos.TermsStateError as exc:
+        # The message already quotes the parser's error; chained, Ansible would print it twice more.
+        raise AnsibleFilterError(str(exc)) from None
+
+
 class FilterModule:
     def filters(self):
         return checked_filters(
@@ -105,5 +120,6 @@ class FilterModule:
                 "conda_installer": conda_installer,
                 "conda_prefix_plan": conda_prefix_plan,
                 "conda_install_failure": conda_install_failure,
+                "conda_tos_state": conda_tos_state,
             }
         )

@@ -1,7 +1,7 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters ``pytorch_env_*``: the pytorch_env role's layout, input checks, install plan and verification (thin
-wrappers).  Internal to the collection: the role calls them, and they may change with it.
+"""Filters ``pytorch_env_*``: the pytorch_env role's layout, input checks, package indexes, install plan and
+verification (thin wrappers).  Internal to the collection: the role calls them, and they may change with it.
 
 The decisions live in module_utils/_pytorch_env.py, where they are unit-tested for Linux, macOS and Windows.
 """
@@ -40,6 +40,13 @@ def pytorch_env_check_inputs(values):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def pytorch_env_index(build, index_url="", mirror=""):
+    # build: the torch_build result; the user's index and the mirror URL as given (credentials included).
+    if not isinstance(build, dict):
+        raise AnsibleFilterError("pytorch_env_index expects the result of torchfleet.lab.torch_build")
+    return pe.choose_index(build, index_url=index_url or "", mirror=mirror or "")
+
+
 def pytorch_env_install_plan(env, build, **options):
     try:
         return pe.install_plan(env, build, **options)
@@ -71,6 +78,7 @@ class FilterModule:
                 "pytorch_env_layout": pytorch_env_layout,
                 "pytorch_env_check_inputs": pytorch_env_check_inputs,
                 "pytorch_env_install_plan": pytorch_env_install_plan,
+                "pytorch_env_index": pytorch_env_index,
                 "pytorch_env_build_mismatch": pytorch_env_build_mismatch,
                 "pytorch_env_netrc": pytorch_env_netrc,
                 "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,

@@ -767,3 +767,21 @@ def uv_reinstall_args(packages):
         if name in (packages or ()):
             args += ["--reinstall-package", name]
     return args
+
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+
+
+def choose_index(build, index_url="", mirror=""):
+    """The index torch comes from (``torch``) and the one for every other package (``general``).
+
+    ``build`` is the torch_build result; ``index_url`` is pytorch_env_index_url ('' when not set); ``mirror`` is
+    torchfleet_mirror_url ('' when not set). The user's index wins. Otherwise a mirror serves each build from its
+    own index under ``<mirror>/whl`` (``build_index_url``), while upstream ``index_url`` is empty where PyPI itself
+    serves the build (_torch_build.py, ``_index_urls``). What is left comes from the general index: PyPI's simple
+    API (PEP 503, https://pypi.org/simple), or the mirror's copy of it under ``<mirror>/pypi/simple``.
+    """
+    general = f"{mirror}/pypi/simple" if mirror else PYPI_SIMPLE
+    build = build or {}
+    served = build.get("build_index_url") if mirror else build.get("index_url")
+    return {"torch": index_url or served or general, "general": general}

@@ -17,6 +17,7 @@ import contextlib
 import ensurepip
 import hashlib
 import importlib
+import json
 import os
 import re
 import shutil
@@ -97,3 +98,63 @@ def make_pip_venv(prefix: Path) -> Path:
         archive.extractall(site)
     compileall.compile_dir(str(site), quiet=1, workers=0)
     return prefix
+
+
+# ------------------------------------------------------------------------------------ results of `conda tos --json`
+# The registered results of the miniconda role's `conda tos --json --ignore-cache --override-channels` task, shared
+# by the role's test (tests/unit/roles/test_miniconda_terms.py) and module_utils/_conda_tos.py's. Written from:
+# - anaconda/conda-anaconda-tos 0.2.2 (commit 06c5dfa): `conda tos --json` without a subcommand prints a mapping of
+#   each channel's base URL to its newest local record (or the served terms when none is recorded) plus "outdated"
+#   and "path", or to null for a channel without terms (conda_anaconda_tos/console/render.py:94-148, render_list);
+#   records hold version, text, support, base_url, tos_accepted, acceptance_timestamp (models.py:17-40); the served
+#   metadata (RemoteToSMetadata, models.py:17-31) has no tos_accepted.
+# - conda 24.9 (>= 23.7, no terms plugin): argparse's own "invalid choice" error, rc 2 (conda/conda 24.11.3
+#   conda/cli/conda_argparse.py, subcommands under metavar COMMAND; CPython argparse's message format).
+# - conda 23.5 (< 23.7): CommandNotFoundError, rc 1 (conda/conda 23.5.2 conda/cli/conda_argparse.py:176-213,
+#   conda/exceptions.py:331-342 and 1239-1259) on stderr. The role looks on stdout too, where conda writes an error
+#   as JSON under --json (conda/exceptions.py, print_conda_exception); TOS_COMMAND_NOT_FOUND_JSON is written from
+#   that format, like TOS_HTTP_ERROR.
+TOS_MAIN = "https://repo.anaconda.com/pkgs/main"
+TOS_R = "https://repo.anaconda.com/pkgs/r"
+TOS_OLD = "2025-05-12T00:00:00Z"
+
+
+def tos_record(url, accepted=True, outdated=False, version=TOS_OLD):
+    """A local record, as `conda tos --json` lists it."""
+    return {
+        "version": version, "text": "terms", "support": "anaconda.com/legal", "base_url": url,
+        "tos_accepted": accepted, "acceptance_timestamp": "2025-07-01T10:00:00.000000Z",
+        "outdated": outdated, "path": f"/opt/miniconda3/conda-meta/tos/x/{version}.json",
+    }  # fmt: skip
+
+
+def tos_served(url):  # no local record: the served metadata (a RemotePair, path None)
+    return {"version": TOS_OLD, "text": "terms", "support": "anaconda.com/legal", "outdated": False, "path": "None"}
+
+
+def tos_ok(doc):
+    """A successful `conda tos --json` printing ``doc``."""
+    return {"rc": 0, "stdout": json.dumps(doc, indent=2), "stderr": "", "changed": False}
+
+
+TOS_ARGPARSE = {
+    "rc": 2,
+    "stdout": "",
+    "stderr": "usage: conda [-h] [-v] [--no-plugins] [-V] COMMAND ...\n"
+    "conda: error: argument COMMAND: invalid choice: 'tos' (choose from 'clean', 'compare', 'config', 'create', "
+    "'info', 'init', 'install', 'list', 'notices', 'package', 'remove', 'uninstall', 'rename', 'run', 'search', "
+    "'update', 'upgrade', 'env')\n",
+}
+TOS_COMMAND_NOT_FOUND = {"rc": 1, "stdout": "", "stderr": "\nCommandNotFoundError: No command 'conda tos'.\n\n"}
+TOS_COMMAND_NOT_FOUND_JSON = {
+    "rc": 1,
+    "stdout": json.dumps(
+        {"exception_name": "CommandNotFoundError", "error": "CommandNotFoundError: No command 'conda tos'."}
+    ),
+    "stderr": "",
+}
+TOS_HTTP_ERROR = {
+    "rc": 1,
+    "stdout": json.dumps({"exception_name": "CondaHTTPError", "error": "CondaHTTPError: HTTP 000 CONNECTION FAILED"}),
+    "stderr": "",
+}

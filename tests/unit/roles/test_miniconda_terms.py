@@ -1,63 +1,32 @@
 """The miniconda role's reading of `conda tos` (roles/miniconda/tasks/accept-tos*.yml, vars/main.yml).
 
-The role's own expressions are evaluated with Ansible's templar against command results written from the sources
-named beside each fixture:
-- anaconda/conda-anaconda-tos 0.2.2 (commit 06c5dfa): `conda tos --json` without a subcommand prints, per channel,
-  the newest local record (or the served terms when none is recorded) plus "outdated" and "path"
-  (conda_anaconda_tos/console/render.py:94-148); records hold version, text, support, base_url, tos_accepted,
-  acceptance_timestamp (models.py:17-40).
-- conda 24.9 (>= 23.7, no terms plugin): argparse's own "invalid choice" error, rc 2 (conda/conda 24.11.3
-  conda/cli/conda_argparse.py, subcommands under metavar COMMAND; CPython argparse's message format).
-- conda 23.5 (< 23.7): CommandNotFoundError on stderr, rc 1 (conda/conda 23.5.2 conda/cli/conda_argparse.py:176-213,
-  conda/exceptions.py:331-342 and 1239-1259).
+The role's own expressions are evaluated with Ansible's templar, and the collection's filters, against command
+results that tests/unit/conftest.py writes from the conda and conda-anaconda-tos sources it names.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+from ansible_collections.torchfleet.lab.plugins.filter.conda import FilterModule
+
+from ..conftest import TOS_ARGPARSE as ARGPARSE
+from ..conftest import TOS_COMMAND_NOT_FOUND as COMMAND_NOT_FOUND
+from ..conftest import TOS_HTTP_ERROR as HTTP_ERROR
+from ..conftest import TOS_MAIN as MAIN
+from ..conftest import TOS_R as R
+from ..conftest import tos_ok as _ok
+from ..conftest import tos_record as _record
+from ..conftest import tos_served as _served
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "miniconda"
-MAIN = "https://repo.anaconda.com/pkgs/main"
-R = "https://repo.anaconda.com/pkgs/r"
-OLD = "2025-05-12T00:00:00Z"
-
-
-def _record(url, accepted=True, outdated=False, version=OLD):
-    return {
-        "version": version, "text": "terms", "support": "anaconda.com/legal", "base_url": url,
-        "tos_accepted": accepted, "acceptance_timestamp": "2025-07-01T10:00:00.000000Z",
-        "outdated": outdated, "path": f"/opt/miniconda3/conda-meta/tos/x/{version}.json",
-    }  # fmt: skip
-
-
-def _served(url):  # no local record: the served metadata (a RemotePair, path None)
-    return {"version": OLD, "text": "terms", "support": "anaconda.com/legal", "outdated": False, "path": "None"}
-
-
-def _ok(doc):
-    return {"rc": 0, "stdout": json.dumps(doc, indent=2), "stderr": "", "changed": False}
-
-
-ARGPARSE = {
-    "rc": 2,
-    "stdout": "",
-    "stderr": "usage: conda [-h] [-v] [--no-plugins] [-V] COMMAND ...\n"
-    "conda: error: argument COMMAND: invalid choice: 'tos' (choose from 'clean', 'compare', 'config', 'create', "
-    "'info', 'init', 'install', 'list', 'notices', 'package', 'remove', 'uninstall', 'rename', 'run', 'search', "
-    "'update', 'upgrade', 'env')\n",
-}
-COMMAND_NOT_FOUND = {"rc": 1, "stdout": "", "stderr": "\nCommandNotFoundError: No command 'conda tos'.\n\n"}
-HTTP_ERROR = {
-    "rc": 1,
-    "stdout": json.dumps({"exception_name": "CondaHTTPError", "error": "CondaHTTPError: HTTP 000 CONNECTION FAILED"}),
-    "stderr": "",
-}
+# The role calls the collection's own filters; the unit tests import the collection without Ansible's collection
+# loader (conftest.py), so the templar is handed them under the names the role uses.
+FILTERS = {"torchfleet.lab." + name: func for name, func in FilterModule().filters().items()}
 
 
 def _tasks(name):
@@ -73,7 +42,9 @@ def _templar(state):
         __miniconda_action="none",
         ansible_check_mode=False,
     )
-    return Templar(loader=DataLoader(), variables=variables)
+    templar = Templar(loader=DataLoader(), variables=variables)
+    templar.environment.filters.update(FILTERS)
+    return templar
 
 
 def _cond(templar, expr):
@@ -111,3 +82,13 @@ def test_terms_state_is_read_from_the_listing(tasks_file, state, failed, note, a
     assert "'accept', '--system', '--ignore-cache'" in accept_task[accept_module]["argv"]
     if pending is not None:
         assert templar.template(trust_as_template("{{ __miniconda_tos_pending }}")) == pending
+
+
+@pytest.mark.parametrize("tasks_file", ["accept-tos.yml", "accept-tos-windows.yml"])
+def test_output_that_is_not_json_stops_the_role_with_the_command_named(tasks_file):
+    read, report, accept_task = _tasks(tasks_file)
+    templar = _templar({"rc": 0, "stdout": "Retrieving notices: done", "stderr": ""})
+    assert _cond(templar, read["failed_when"]) is False  # conda succeeded; its output is read by the next tasks
+    for task in (report, accept_task):
+        with pytest.raises(Exception, match=r"`conda tos --json` printed something that is not JSON"):
+            _cond(templar, task["when"])
