@@ -15,9 +15,6 @@ import os
 import shlex
 import subprocess
 
-import pytest
-import testinfra
-
 CONDA = "/opt/miniconda3/bin/conda"
 CHANNELS = ["https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"]
 SERVED = "/etc/torchfleet-standin/anaconda-terms.json"
@@ -37,11 +34,6 @@ PLAYBOOK = """\
 PLAIN = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
 
 
-@pytest.fixture(scope="module")
-def conda_root():
-    return testinfra.get_host("podman://tf-conda")
-
-
 def _json(host, cmd):
     out = host.run(cmd)
     return out.rc, (json.loads(out.stdout) if out.stdout.strip() else None), out
@@ -59,17 +51,17 @@ def _probe(host):
     return _json(host, f"{CONDA} install --json -y -n base torchfleet-no-such-package")[1]["exception_name"]
 
 
-def test_revised_terms_are_accepted_on_the_next_run(conda_root, tmp_path):
-    before = _listing(conda_root)
+def test_revised_terms_are_accepted_on_the_next_run(conda_host, tmp_path):
+    before = _listing(conda_host)
     assert all(before[c]["tos_accepted"] and not before[c]["outdated"] for c in CHANNELS), before
-    assert _probe(conda_root) == "PackagesNotFoundError"
+    assert _probe(conda_host) == "PackagesNotFoundError"
     text = shlex.quote(json.dumps(REVISED))
-    assert conda_root.run(f"install -d /etc/torchfleet-standin && printf %s {text} > {SERVED}").rc == 0
+    assert conda_host.run(f"install -d /etc/torchfleet-standin && printf %s {text} > {SERVED}").rc == 0
     try:
-        view = _json(conda_root, f"{CONDA} tos view --json")[1]
+        view = _json(conda_host, f"{CONDA} tos view --json")[1]
         assert all(view[c]["tos_accepted"] is True for c in CHANNELS)  # what misled the role before
-        assert all(_listing(conda_root)[c]["outdated"] is True for c in CHANNELS)
-        assert _probe(conda_root) == "CondaToSNonInteractiveError"
+        assert all(_listing(conda_host)[c]["outdated"] is True for c in CHANNELS)
+        assert _probe(conda_host) == "CondaToSNonInteractiveError"
 
         playbook = tmp_path / "miniconda.yml"
         playbook.write_text(PLAYBOOK)
@@ -80,9 +72,9 @@ def test_revised_terms_are_accepted_on_the_next_run(conda_root, tmp_path):
         task = output.split("Accept the current version of Anaconda's channel terms", 1)
         assert len(task) == 2 and task[1].split("TASK [", 1)[0].count("changed: [tf-conda]") == 1, output[-3000:]
 
-        after = _listing(conda_root)
+        after = _listing(conda_host)
         assert all(after[c]["version"] == REVISED["version"] and not after[c]["outdated"] for c in CHANNELS), after
         assert all(after[c]["path"].startswith("/opt/miniconda3/conda-meta/tos/") for c in CHANNELS)
-        assert _probe(conda_root) == "PackagesNotFoundError"
+        assert _probe(conda_host) == "PackagesNotFoundError"
     finally:
-        conda_root.run(f"rm -f {SERVED} && rmdir /etc/torchfleet-standin")
+        conda_host.run(f"rm -f {SERVED} && rmdir /etc/torchfleet-standin")
