@@ -115,7 +115,12 @@ fi
 
 echo "Installing base environment..."
 BASE_PYTHON="${TORCHFLEET_STANDIN_PYTHON:-python3}"
-if ! "$BASE_PYTHON" -m venv --system-site-packages "$PREFIX" >"$PREFIX/install_tmp/venv.log" 2>&1; then
+# The venv is made without pip; setup_base.py then installs pip (and setuptools where ensurepip bundles it) with
+# --force-reinstall unless conda-meta already records pip. A real installer run with -u relinks every package that
+# conda-meta does not record (conda writes conda-meta/<dist>.json after a package's files, conda/core/link.py),
+# so a package cut off half-way is laid down again; `python -m venv` would instead keep a half-installed pip,
+# since ensurepip skips a pip that pip itself reports installed.
+if ! "$BASE_PYTHON" -m venv --without-pip --system-site-packages "$PREFIX" >"$PREFIX/install_tmp/venv.log" 2>&1; then
     cat "$PREFIX/install_tmp/venv.log" >&2
     echo "ERROR: could not create the base environment with $BASE_PYTHON -m venv (python3-venv missing?)" >&2
     exit 1

@@ -159,6 +159,50 @@ def test_interrupted_install_leaves_half_made_prefix(tmp_path):
     assert not (prefix / "bin" / "conda").exists()
 
 
+def _files(prefix):
+    """The files under prefix, byte-code, dot files and the history left out: what a finished install holds."""
+    out = set()
+    for path in prefix.rglob("*"):
+        rel = path.relative_to(prefix)
+        if "__pycache__" in rel.parts or rel.parts[0] == "install_tmp" or not path.is_file():
+            continue
+        if not rel.name.startswith("."):
+            out.add(str(rel))
+    return out
+
+
+def test_installer_cut_off_while_pip_installs_is_finished_by_u(tmp_path, miniconda):
+    """pip cut off after its files and dist-info but before its scripts and INSTALLER, then -u: the prefix holds
+    what an uninterrupted install holds.
+
+    CI once killed the installer in that window; `python -m venv` on the -u run kept the half-installed pip (no
+    bin/pip, no INSTALLER), because ensurepip skips a pip that reports itself installed. A real installer's -u
+    relinks what conda-meta does not record, so the stand-in force-reinstalls pip until its record exists. A kill
+    lands in that window only by chance; a directory in the way of bin/pip stops the real pip at the same point
+    every time (pip writes a wheel's files, then its scripts, then INSTALLER and RECORD).
+    """
+    installer = lab.build(tmp_path)
+    prefix = tmp_path / "miniconda"
+    (prefix / "bin" / "pip").mkdir(parents=True)
+    env = lab.clean_env(miniconda["home"])
+    first = subprocess.run(["bash", str(installer), "-b", "-u", "-p", str(prefix)], env=env, capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert first.returncode != 0
+    site = prefix / "lib" / f"python{PY}" / "site-packages"
+    pip_info = next(site.glob("pip-*.dist-info"))
+    assert (pip_info / "RECORD").exists()
+    assert not (pip_info / "INSTALLER").exists()
+    assert not list(prefix.glob("conda-meta/pip-*.json"))
+
+    (prefix / "bin" / "pip").rmdir()
+    again = subprocess.run(["bash", str(installer), "-b", "-u", "-p", str(prefix)], env=env, capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert not (prefix / "install_tmp").exists()
+    assert sorted(_files(miniconda["prefix"]) ^ _files(prefix)) == []
+    assert (pip_info / "INSTALLER").read_text() == "pip\n"
+
+
 # ------------------------------------------------------------------------------------------------ info / envs
 def test_version_and_info(miniconda):
     assert conda(miniconda, "--version")[2].stdout.strip() == "conda 25.11.1"

@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import datetime
+import glob
 import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 
 PROFILE_SH = """\
@@ -56,10 +58,44 @@ conda() {{
 """
 
 
+def bundled_wheel_dir():
+    """Where this interpreter's ensurepip keeps its wheels: Debian's python3-pip-whl directory (sysconfig
+    WHEEL_PKG_DIR, read by CPython 3.11 Lib/ensurepip/__init__.py as _WHEEL_PKG_DIR) or ensurepip/_bundled."""
+    import ensurepip  # noqa: PLC0415
+
+    bundled = os.path.join(os.path.dirname(ensurepip.__file__), "_bundled")
+    for directory in (getattr(ensurepip, "_WHEEL_PKG_DIR", None), bundled):
+        if directory and glob.glob(os.path.join(directory, "pip-*.whl")):
+            return directory
+    raise SystemExit("ERROR: no bundled pip wheel for the base environment (python3-pip-whl missing?)")
+
+
+def install_base_packages(prefix):
+    """pip and setuptools into the base venv, as ensurepip would, but finishing a half-installed pip.
+
+    Skipped when conda-meta records pip (this script wrote the records at the end of a finished run). Otherwise
+    pip runs from its own wheel -- as CPython's ensurepip does (Lib/ensurepip/__init__.py _bootstrap: the wheels
+    go on sys.path and pip installs them by name from --find-links) -- with --force-reinstall, so a pip whose
+    files a killed run left half-written is written again whole.
+    """
+    if glob.glob(os.path.join(prefix, "conda-meta", "pip-*.json")):
+        return
+    wheels = bundled_wheel_dir()
+    names = [n for n in ("pip", "setuptools") if glob.glob(os.path.join(wheels, f"{n}-*.whl"))]
+    pip_wheel = sorted(glob.glob(os.path.join(wheels, "pip-*.whl")))[-1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}  # as ensurepip: no pip configuration
+    env["PIP_CONFIG_FILE"] = os.devnull
+    cmd = [os.path.join(prefix, "bin", "python"), os.path.join(pip_wheel, "pip"), "install", "--no-cache-dir"]
+    cmd += ["--no-index", "--find-links", wheels, "--force-reinstall", "--disable-pip-version-check", *names]
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
 def main():
     prefix, name, version, payload = sys.argv[1:5]
     sys.path.insert(0, payload)
     import conda_standin as cli  # noqa: PLC0415
+
+    install_base_packages(prefix)
 
     is_forge = name.lower().startswith("miniforge")
     channel = "https://conda.anaconda.org/conda-forge" if is_forge else "https://repo.anaconda.com/pkgs/main"
