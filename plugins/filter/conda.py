@@ -19,7 +19,8 @@ from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_tos a
 from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
 
 
-def conda_installer(
+# More than five arguments (ruff PLR0913): a filter's documented options, which playbooks may pass by position.
+def conda_installer(  # noqa: PLR0913
     distribution,
     version,
     system,
@@ -71,7 +72,8 @@ def conda_installer(
     return info
 
 
-def conda_prefix_plan(state, distribution, version, system, prefix, upgrade=False):
+# More than five arguments (ruff PLR0913): a filter's documented options, which playbooks may pass by position.
+def conda_prefix_plan(state, distribution, version, system, prefix, upgrade=False):  # noqa: PLR0913
     """``state`` is the registered result of torchfleet.lab.conda_prefix_info."""
     if not isinstance(state, dict) or "state" not in state:
         raise AnsibleFilterError("conda_prefix_plan expects the registered result of torchfleet.lab.conda_prefix_info")

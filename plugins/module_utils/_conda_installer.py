@@ -149,7 +149,8 @@ def check_version(distribution, version):
     )
 
 
-def installer(distribution, version, system, machine, base_url=None, sha256=None):
+# More than five arguments (ruff PLR0913): the conda_installer filter's options, passed through.
+def installer(distribution, version, system, machine, base_url=None, sha256=None):  # noqa: PLR0913
     """Describe the installer for one host.
 
     ``base_url`` is ``torchfleet_mirror_url`` when set: the mirror holds ``miniconda/<file>`` and
@@ -388,7 +389,8 @@ def check_cache_dir(cache_dir, system, home=None):
     return cache_dir
 
 
-def install_command(
+# More than five arguments (ruff PLR0913): one per installer option; all but three have defaults.
+def install_command(  # noqa: PLR0913
     info, installer_path, prefix, upgrade=False, install_type="JustMe", add_to_path=False, register_python=False
 ):
     """The argument vector that runs the installer silently."""
@@ -477,7 +479,8 @@ def _mb_up(num_bytes):
     return -(-int(num_bytes) // _MB)
 
 
-def free_space_refusal(
+# More than five arguments (ruff PLR0913): the two filesystems' facts and the sizes the message names.
+def free_space_refusal(  # noqa: PLR0913
     prefix, prefix_fs, cache_dir, cache_fs, min_free_mb, installer_bytes=0, filename="the installer"
 ):
     """Why the install cannot start for lack of space, or ``""``.
@@ -532,7 +535,8 @@ def free_space_refusal(
 _NO_SPACE = re.compile(r"Not enough free disk space|No space left on device|Disk quota exceeded", re.IGNORECASE)
 
 
-def install_failure(rc, stdout, stderr, prefix, min_free_mb, filename="the installer"):
+# More than five arguments (ruff PLR0913): the installer's result and what the message names.
+def install_failure(rc, stdout, stderr, prefix, min_free_mb, filename="the installer"):  # noqa: PLR0913
     """The message for an installer that exited non-zero: for lack of space it names the space needed."""
     text = "\n".join(x for x in (stdout or "", stderr or "") if x).strip()
     tail = " ".join(text.splitlines()[-6:])[-1200:]

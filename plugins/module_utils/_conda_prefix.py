@@ -117,7 +117,8 @@ def has_conda_signs(listing, system):
     return layout["uninstaller"] and any(_UNINSTALLER.match(n) for n in names)
 
 
-def classify(prefix, listing, exists, found, system="Linux", environments=()):
+# More than five arguments (ruff PLR0913): the probe's findings, one argument each, as the action gathers them.
+def classify(prefix, listing, exists, found, system="Linux", environments=()):  # noqa: PLR0913
     """Classify a prefix from what is in it; returns ``(state, problems)``.
 
     ``listing`` holds the names directly under the prefix, ``found`` maps each of :func:`probe_paths` that
@@ -305,7 +306,8 @@ def trust_refusal(prefix, uid, problems):
     )
 
 
-def plan(state, problems, marker, distribution, version, system, prefix, upgrade=False):
+# More than five arguments (ruff PLR0913): classify()'s result and the conda_prefix_plan filter's options.
+def plan(state, problems, marker, distribution, version, system, prefix, upgrade=False):  # noqa: PLR0913
     """What the miniconda role does with the prefix.
 
     Returns ``{"action": install|repair|upgrade|none, "update": bool, "installed": {...}, "refusal": str}``;

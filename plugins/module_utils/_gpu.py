@@ -70,7 +70,8 @@ _MPS_MIN_MACOS = (12, 3)
 # Devices
 
 
-def new_device(
+# More than five arguments (ruff PLR0913): keyword-only, one per key of a device record.
+def new_device(  # noqa: PLR0913
     vendor: str,
     *,
     name: Optional[str] = None,
@@ -387,7 +388,8 @@ def primary_vendor(devices: Iterable[Dict[str, Any]]) -> str:
     return found[0] if found else "none"
 
 
-def build_facts(
+# More than five arguments (ruff PLR0913): keyword-only, one per key of the fact.
+def build_facts(  # noqa: PLR0913
     devices: List[Dict[str, Any]],
     *,
     nvidia_driver: Optional[str] = None,

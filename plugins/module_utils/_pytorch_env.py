@@ -661,7 +661,8 @@ def _python_older(python, floor):
     return bool(match) and (int(match.group(1)), int(match.group(2))) < floor
 
 
-def uv_install_argv(uv_exe, python, requirements, build_index, general_index, system, dry_run=False):
+# More than five arguments (ruff PLR0913): the parts of one uv command line.
+def uv_install_argv(uv_exe, python, requirements, build_index, general_index, system, dry_run=False):  # noqa: PLR0913
     """``uv pip install`` taking the build's packages from the build index and the rest from the general one.
 
     uv's own PyTorch guide (https://docs.astral.sh/uv/guides/integration/pytorch/) puts the PyTorch index before
@@ -681,7 +682,8 @@ def uv_install_argv(uv_exe, python, requirements, build_index, general_index, sy
     return uv_command(uv_exe, args + list(requirements), system)
 
 
-def install_plan(env, build, packages, index, general_index, extra_packages=(), user_index=False, dry_run=False):
+# More than five arguments (ruff PLR0913): the install_plan filter's options, passed through.
+def install_plan(env, build, packages, index, general_index, extra_packages=(), user_index=False, dry_run=False):  # noqa: PLR0913
     """The requirements and uv command lines of one run (``env`` is layout()'s result, ``build`` torch_build's).
 
     ``index`` is where the build's packages come from, ``general_index`` PyPI or the mirror's copy of it; when they

@@ -212,7 +212,8 @@ def _control(name, value, secret=False):
     return None
 
 
-def check_text(name, value, pattern=None, hint="", optional=True, secret=False, max_length=TEXT_MAX, **_ctx):
+# More than five arguments (ruff PLR0913): a check's options come from the rule tables as keywords.
+def check_text(name, value, pattern=None, hint="", optional=True, secret=False, max_length=TEXT_MAX, **_ctx):  # noqa: PLR0913
     """A string without control characters, at most ``max_length`` long, matching ``pattern`` when given."""
     problem = _type_problem(name, value, "string", secret)
     if problem:
@@ -237,7 +238,8 @@ def check_sha256(name, value, optional=True, **_ctx):
     )  # fmt: skip
 
 
-def check_version(name, value, pattern=None, hint="", allow_int=False, optional=True, **_ctx):
+# More than five arguments (ruff PLR0913): a check's options come from the rule tables as keywords.
+def check_version(name, value, pattern=None, hint="", allow_int=False, optional=True, **_ctx):  # noqa: PLR0913
     """A version string; a number is refused with the advice to quote it (never converted: 2.10 read as 2.1
     by YAML is already wrong), and the length is bounded before anything parses it."""
     if allow_int and isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6:
@@ -345,7 +347,8 @@ def check_url(name, value, schemes=("http", "https"), optional=True, strict=Fals
     return []
 
 
-def check_path(name, value, windows=False, kind="dir", optional=True, shell_safe=False, **_ctx):
+# More than five arguments (ruff PLR0913): a check's options come from the rule tables as keywords.
+def check_path(name, value, windows=False, kind="dir", optional=True, shell_safe=False, **_ctx):  # noqa: PLR0913
     """A path on the host: absolute (``X:\\...`` or ``\\\\server\\share\\...`` on Windows), normalised (no
     ``.``, ``..``, repeated or trailing separators), no control characters, a length the OS accepts;
     ``kind="dir"`` (a directory the role creates or fills) also refuses ``/``, system directories, anything
