@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import testinfra
 
 # The test modules import the helpers below with `from conftest import ...`. pyproject.toml runs pytest with
 # --import-mode=importlib, which puts no test directory on sys.path and names this module after its path: let
@@ -224,11 +223,9 @@ def mirror():
 
 
 @pytest.fixture(scope="session")
-def host():
-    # testinfra's podman backend (podman exec) takes about 0.2 s a command here; its ansible backend, which
-    # does not know the containers.podman.podman connection and runs each command as an Ansible task, about 3 s.
-    # The host is a container of this scenario, so both reach the same machine as root.
-    return testinfra.get_host(f"podman://{HOST}")
+def host(molecule_host):
+    # Reached as molecule's inventory says (molecule/conftest.py molecule_host: podman exec, as root here).
+    return molecule_host(HOST)
 
 
 @pytest.fixture(scope="session")
