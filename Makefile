@@ -72,6 +72,25 @@ sanity: venv ## ansible-test sanity (local, no containers)
 	cd $(SANITY_ROOT) && ansible-test sanity --local --python 3.11 --color no --test validate-modules \
 	  $$(git -C $(CURDIR) ls-files --cached --others --exclude-standard 'plugins/*' | grep -v '\.ps1$$')
 
+IMPORTER_VENV := $(CURDIR)/.venv-importer
+IMPORTER_STAMP := $(IMPORTER_VENV)/.installed
+$(IMPORTER_STAMP): requirements-importer.txt
+	$(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(IMPORTER_VENV)/bin/python -m pip install --quiet -r requirements-importer.txt
+	touch $@
+
+# Galaxy's importer on the built tarball, with its own defaults (ansible-lint production profile, ansible-doc of
+# every plugin, role READMEs and metadata): any ERROR or WARNING line fails, as Galaxy would show it to users.
+.PHONY: importer
+importer: build $(IMPORTER_STAMP) ## Run galaxy-importer on the built tarball; fail on any error or warning
+	cd build && env -u ANSIBLE_COLLECTIONS_PATH PATH=$(IMPORTER_VENV)/bin:$$PATH \
+	  $(IMPORTER_VENV)/bin/python -m galaxy_importer.main torchfleet-lab-*.tar.gz > importer.log 2>&1 \
+	  || { cat importer.log; echo "galaxy-importer failed on the tarball" >&2; exit 1; }
+	@if grep -E '^(ERROR|WARNING)' build/importer.log; then \
+	  echo "galaxy-importer reported the lines above (build/importer.log)" >&2; exit 1; fi
+	@echo "galaxy-importer: $$(grep -c . build/importer.log) lines, no error or warning (build/importer.log)"
+
 .PHONY: build
 build: venv ## Build the collection tarball into build/
 	rm -f build/torchfleet-lab-*.tar.gz
@@ -113,7 +132,7 @@ test: lab ## Everything CI runs (the faults scenario beside the rest)
 	@echo "== molecule scenario faults: started in the background; its log follows the rest ($(FAULTS_LOG))"
 	@setsid molecule test -s faults > $(FAULTS_LOG) 2>&1 < /dev/null & faults=$$!; \
 	  trap 'kill -TERM -- -$$faults 2>/dev/null || true' EXIT; \
-	  rest=0; $(MAKE) --no-print-directory lint unit sanity build scenarios || rest=$$?; \
+	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer scenarios || rest=$$?; \
 	  if [ $$rest -ne 0 ]; then \
 	    echo "== the rest failed (rc $$rest): stopping the faults scenario"; \
 	    kill -TERM -- -$$faults 2>/dev/null || true; wait $$faults || true; \
