@@ -72,7 +72,7 @@ sanity: venv ## ansible-test sanity (local, no containers)
 	cd $(SANITY_ROOT) && ansible-test sanity --local --python 3.11 --color no --test validate-modules \
 	  $$(git -C $(CURDIR) ls-files --cached --others --exclude-standard 'plugins/*' | grep -v '\.ps1$$')
 
-IMPORTER_VENV := $(CURDIR)/.venv-importer
+IMPORTER_VENV := $(CURDIR)/build/importer-venv
 IMPORTER_STAMP := $(IMPORTER_VENV)/.installed
 $(IMPORTER_STAMP): requirements-importer.txt
 	$(PYTHON) -m venv $(IMPORTER_VENV)
