@@ -31,15 +31,44 @@ def trainers_single_run(host_plan, script, inputs, script_sha1):
         raise AnsibleFilterError(f"trainers_single_run: {exc}") from exc
 
 
-def trainers_ddp_done(found_by_host, hosts, nproc, combined_name):
-    if not isinstance(found_by_host, dict):
-        raise AnsibleFilterError(
-            f"trainers_ddp_done takes a mapping of host to find results, not {type(found_by_host).__name__}"
-        )
+def _mapping(name, value):
+    if not isinstance(value, dict):
+        raise AnsibleFilterError(f"{name} takes a mapping of host to result, not {type(value).__name__}")
+    return value
+
+
+def trainers_ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
     try:
-        return _trainers.ddp_run_done(found_by_host, list(hosts), int(nproc), str(combined_name))
+        return _trainers.ddp_run(host_plan, inputs, script_sha1, list(hosts), nproc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"trainers_ddp_run: {exc}") from exc
+
+
+def trainers_ddp_needed(found_by_host, hosts, nproc, combined_name, force=False):
+    found = _mapping("trainers_ddp_needed", found_by_host)
+    try:
+        return _trainers.ddp_needed(found, list(hosts), int(nproc), str(combined_name), force)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise AnsibleFilterError(f"trainers_ddp_done: {exc}") from exc
+        raise AnsibleFilterError(f"trainers_ddp_needed: {exc}") from exc
+
+
+def trainers_ddp_argv(host_plan, ddp, endpoint, job):
+    try:
+        return _trainers.ddp_argv(host_plan, ddp, endpoint, job)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"trainers_ddp_argv: {exc}") from exc
+
+
+def trainers_ddp_outcome(status, timeout, logfile):
+    return _trainers.ddp_outcome(_mapping("trainers_ddp_outcome", status), timeout, logfile)
+
+
+def trainers_ddp_failures(parts, hosts):
+    return _trainers.ddp_failures(list(hosts), _mapping("trainers_ddp_failures", parts))
+
+
+def trainers_ddp_unreached(reach_by_host, hosts):
+    return _trainers.ddp_unreached(list(hosts), _mapping("trainers_ddp_unreached", reach_by_host))
 
 
 class FilterModule:
@@ -48,7 +77,12 @@ class FilterModule:
             {
                 "trainers_plan": trainers_plan,
                 "trainers_single_run": trainers_single_run,
-                "trainers_ddp_done": trainers_ddp_done,
+                "trainers_ddp_run": trainers_ddp_run,
+                "trainers_ddp_needed": trainers_ddp_needed,
+                "trainers_ddp_argv": trainers_ddp_argv,
+                "trainers_ddp_outcome": trainers_ddp_outcome,
+                "trainers_ddp_failures": trainers_ddp_failures,
+                "trainers_ddp_unreached": trainers_ddp_unreached,
             },
             forwards={"trainers_plan": ((_trainers.Request,), ("home",))},
         )

@@ -5,7 +5,9 @@
 Private to torchfleet.lab.  Standard library only and Python 3.8 syntax, like the other module_utils.
 The ``trainers_plan`` and ``trainers_single_run`` filters are thin wrappers around :func:`plan` and
 :func:`single_run`; the trainers role carries out what they return, with POSIX modules on Linux and macOS
-and PowerShell modules on Windows, so both kinds of host decide the same way.
+and PowerShell modules on Windows, so both kinds of host decide the same way.  The ``trainers_ddp_*`` filters
+wrap the ``ddp_*`` functions, which make the decisions of a distributed run (roles/trainers/tasks/distributed.yml
+only gathers the hosts' results and carries them out).
 
 Choices made here:
 - ``trainers_scope: auto`` follows the scope of the PyTorch environment it runs (``torchfleet_torch.scope``, or
@@ -640,3 +642,140 @@ def ddp_run_done(found_by_host, hosts, nproc, combined_name):
         if index == 0 and combined_name not in names:
             return False
     return True
+
+
+# --- distributed runs (roles/trainers/tasks/distributed.yml carries out what these decide) ------------------
+
+
+def ddp_run_key(inputs, script_sha1, hosts, nproc):
+    """The 12-hex-digit name of a distributed run, as Ansible's ``(inputs | combine({'script': sha1, 'mode':
+    'ddp', 'hosts': hosts, 'nproc': nproc | int}) | to_json(sort_keys=true) | hash('sha1'))[:12]`` computed it,
+    so that the results of runs made by earlier releases keep their names."""
+    merged = dict(inputs)
+    merged.update({"script": script_sha1, "mode": "ddp", "hosts": list(hosts), "nproc": int(nproc)})
+    text = json.dumps(merged, sort_keys=True)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
+    """A distributed mnist_cnn run on this host: ``key``, ``hosts``, ``nproc`` and the paths named after the key
+    in the runs directory: ``output`` (rank 0's combined metrics), ``logfile`` (torchrun's output) and ``lease``
+    (job_lease.py's lease: the job runs while the controller renews it).  Distributed runs are Linux only."""
+    key = ddp_run_key(inputs, script_sha1, hosts, nproc)
+    stem = f"{host_plan['dir']}/runs/mnist_cnn-ddp-{key}"
+    return {
+        "key": key,
+        "hosts": list(hosts),
+        "nproc": int(nproc),
+        "output": stem + ".json",
+        "logfile": stem + ".log",
+        "lease": stem + ".lease",
+    }
+
+
+def ddp_needed(found_by_host, hosts, nproc, combined_name, force=False):
+    """Whether the group trains: all hosts train together, so the run happens when ``force`` is set or any host
+    lacks its results (or is unreachable; :func:`ddp_run_done`)."""
+    return _as_bool(force) or not ddp_run_done(found_by_host, hosts, nproc, combined_name)
+
+
+def ddp_argv(host_plan, ddp, endpoint, job):
+    """The command that runs this host's part of the distributed run ``ddp`` (:func:`ddp_run`), whose rendezvous
+    is ``endpoint`` (``HOST:PORT``).
+
+    Outermost, coreutils timeout(1) stops the part 30 s after ``trainers_timeout`` (SIGKILL 20 s after its
+    SIGTERM) should the switch not be armed; job_lease.py ``guard`` (roles/trainers/files/job_lease.py) stops it
+    ``job["stale"]`` seconds after the controller last renewed the lease, and tags its processes
+    ``job["tag"]=job["value"]``, the run id.  torchrun
+    (``python -m torch.distributed.run``; options as its ``--help`` and
+    https://pytorch.org/docs/stable/elastic/run.html name them): one node per host, ``--rdzv-backend=c10d`` with
+    the store on the first host's ``endpoint``, ``--rdzv-id`` the run id, and ``--max-restarts=0`` so that a
+    failed worker ends the job instead of restarting it.  The ranks' own ``--timeout`` is half of
+    ``trainers_timeout`` (at least 10 s) and ends one whose peer died."""
+    timeout = int(host_plan["timeout"])
+    python, scripts = host_plan["python"], host_plan["dir"] + "/scripts/"
+    guard = ["timeout", "--kill-after=20", str(timeout + 30), python, scripts + "job_lease.py", "guard"]
+    guard += [f"--lease={ddp['lease']}", f"--tag={job['tag']}", f"--value={job['value']}"]
+    guard += [f"--stale={job['stale']}", "--grace=10"]
+    torchrun = [python, "-m", "torch.distributed.run", f"--nnodes={len(ddp['hosts'])}"]
+    torchrun += [f"--nproc-per-node={ddp['nproc']}", "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}"]
+    torchrun += [f"--rdzv-id={job['value']}", "--max-restarts=0"]
+    trainer = [scripts + "mnist_cnn.py", "--distributed", f"--data-dir={host_plan['data_dir']}"]
+    trainer += [f"--epochs={host_plan['epochs']}", f"--device={host_plan['device']}", f"--seed={host_plan['seed']}"]
+    trainer += [f"--timeout={max(timeout // 2, 10)}", f"--output={ddp['output']}"]
+    if int(host_plan["limit"]) > 0:
+        trainer.append(f"--limit={host_plan['limit']}")
+    return list(host_plan.get("run_prefix") or []) + guard + ["--"] + torchrun + trainer
+
+
+# The trainer's own one-line errors name the cause (a bad data file, a missing device) (mnist_cnn.py).
+_DDP_ERROR_RE = re.compile(r"mnist_cnn(?: rank [0-9]+)?: error: [^\n]*")
+# Otherwise the first exception a worker raised (a peer that went away, a timeout), as torchrun prints it,
+# prefixed with the rank; torchrun's own ChildFailedError only says that a worker failed.
+_DDP_EXCEPTION_RE = re.compile(r"(?m)^(?:\[rank[0-9]+\]: )?[A-Za-z_.]*(?:Error|Exception)(?:[^A-Za-z\n][^\n]*)?$")
+# Or the signal torchrun's agent reports when it was stopped.
+_DDP_SIGNAL_RE = re.compile(r"Signal [0-9]+ \(SIG[A-Z]+\) received by PID [0-9]+")
+# coreutils timeout(1), EXIT STATUS: 124 when the command timed out, 137 (128 + KILL) after --kill-after.
+_TIMEOUT_EXIT = (124, 137)
+
+
+def _truncate(text, length=200):
+    """Jinja's ``truncate(length)`` with its default leeway of 5: longer text is cut at a word, with ``...``."""
+    if len(text) <= length + 5:
+        return text
+    return text[: length - 3].rsplit(" ", maxsplit=1)[0] + "..."
+
+
+def ddp_outcome(status, timeout, logfile):
+    """How this host's part of a distributed run ended, from what ansible.builtin.async_status returned.
+
+    Returns ``ok`` (it finished with exit 0), ``outcome`` (a line for the failure message) and ``culprit``
+    (whether this host is to blame: a trainer error, a timeout, or a part that never finished; the others only
+    stopped because a peer went away).  The renewals wait for the part to end, so a part that overran
+    ``timeout`` ends by the host-side limit: coreutils timeout exits 124, or 137 after --kill-after.
+    ``logfile`` is where the role keeps torchrun's whole output."""
+    status = status or {}
+    finished = _as_bool(status.get("finished", 0))
+    rc = status.get("rc", 0)
+    timed_out = rc in _TIMEOUT_EXIT
+    stderr = str(status["stderr"] if "stderr" in status else status.get("msg", ""))
+    tail = [_truncate(line) for line in [line.strip() for line in stderr.split("\n")] if line][-3:]
+    log = str(status.get("stderr", "")) + "\n" + str(status.get("stdout", ""))
+    errors = _DDP_ERROR_RE.findall(log)
+    exceptions = [line for line in _DDP_EXCEPTION_RE.findall(log) if "ChildFailedError" not in line]
+    exceptions += _DDP_SIGNAL_RE.findall(log)
+    if errors:
+        outcome = f"exit {status.get('rc')}: {errors[0]}"
+    elif timed_out:
+        outcome = f"still running after {timeout} s"
+    elif rc != 0:
+        detail = exceptions[0].strip() if exceptions else "last output: " + (" / ".join(tail) or "none")
+        outcome = f"exit {rc}, stopped with the job ({detail}; full output in {logfile})"
+    elif finished:
+        outcome = "finished"
+    else:
+        outcome = f"still running after {timeout} s"
+    ok = finished and status.get("rc", 1) == 0
+    return {"ok": ok, "outcome": outcome, "culprit": bool(errors) or timed_out or not finished}
+
+
+def ddp_failures(hosts, parts):
+    """The hosts whose part failed and the ones to blame, from each host's :func:`ddp_outcome` in ``parts`` (a
+    host missing from it, or mapped to nothing, took no part).
+
+    A host that took no part (unreachable, or failed before the launch) leaves the others waiting at the
+    rendezvous, so it alone is named; otherwise the hosts with a trainer error or a timeout are.  ``failed``
+    and ``culprits`` keep the group's order; ``lines`` say how each host's part ended, for the message."""
+    parts = {host: part for host, part in (parts or {}).items() if isinstance(part, dict) and "outcome" in part}
+    absent = [host for host in hosts if host not in parts]
+    culprits = absent or [host for host in hosts if parts[host].get("culprit", True)]
+    failed = [host for host in hosts if not (host in parts and _as_bool(parts[host].get("ok", False)))]
+    absent_line = "took no part (unreachable, or failed before the launch)"
+    lines = [f"{host}: {parts[host]['outcome'] if host in parts else absent_line}." for host in hosts]
+    return {"failed": failed, "culprits": culprits, "lines": lines}
+
+
+def ddp_unreached(hosts, reach_by_host):
+    """The hosts that could not connect to the rendezvous: ansible.builtin.wait_for returns the connection's
+    ``state`` when it made one and none on a timeout (a host missing from ``reach_by_host`` did not try)."""
+    return [host for host in hosts if "state" not in ((reach_by_host or {}).get(host) or {})]

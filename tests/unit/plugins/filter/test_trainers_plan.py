@@ -1,4 +1,4 @@
-"""The trainers_plan and trainers_single_run filters read the host's facts, wrap module_utils and turn its
+"""The trainers filters read the host's facts and results, wrap module_utils and turn its
 errors into filter errors."""
 
 from __future__ import annotations
@@ -62,3 +62,35 @@ def test_unpinned_data_over_plain_http_raises_an_ansible_warning(monkeypatch):
     seen.clear()
     trainers_plan(MAC_FACTS, mirror_url="http://mirror.lab:8765", python="/opt/env/bin/python")
     assert seen == []  # the mirror's copy is checked by the public files' sums
+
+
+LINUX_FACTS = {"system": "Linux", "os_family": "Debian", "user_dir": "/home/ana"}
+HOSTS = ["tf-fleet-1", "tf-fleet-2"]
+
+
+def test_the_distributed_filters_carry_a_run_from_its_name_to_its_failures():
+    plan = trainers_plan(LINUX_FACTS, python="/opt/env/bin/python", limit=0)
+    inputs = {"data": [], "python": plan["python"], "epochs": 2, "limit": 0, "device": "cpu", "seed": 0}
+    ddp = FILTERS["trainers_ddp_run"](plan, inputs, "2" * 40, HOSTS, "2")
+    assert ddp["output"] == f"{plan['dir']}/runs/mnist_cnn-ddp-{ddp['key']}.json"
+    found = {"tf-fleet-1": {"files": [{"path": ddp["output"]}]}}
+    assert FILTERS["trainers_ddp_needed"](found, HOSTS, "2", "x.json") is True
+    assert FILTERS["trainers_ddp_needed"](found, HOSTS, 2, "x.json", force=False) is True
+    argv = FILTERS["trainers_ddp_argv"](plan, ddp, "10.0.0.1:29400", {"tag": "T", "value": "job", "stale": 60})
+    assert argv[-1] == f"--output={ddp['output']}"
+    part = FILTERS["trainers_ddp_outcome"]({"finished": 1, "rc": 124}, "600", ddp["logfile"])
+    assert part == {"ok": False, "outcome": "still running after 600 s", "culprit": True}
+    failures = FILTERS["trainers_ddp_failures"]({"tf-fleet-1": part, "tf-fleet-2": None}, HOSTS)
+    assert failures["culprits"] == ["tf-fleet-2"]
+    assert FILTERS["trainers_ddp_unreached"]({"tf-fleet-1": {"state": "started"}}, HOSTS) == ["tf-fleet-2"]
+
+
+def test_the_distributed_filters_refuse_what_is_no_mapping_naming_themselves():
+    with pytest.raises(AnsibleFilterError, match="trainers_ddp_needed takes a mapping of host to result, not list"):
+        FILTERS["trainers_ddp_needed"]([], HOSTS, 1, "x.json")
+    with pytest.raises(AnsibleFilterError, match="trainers_ddp_outcome takes a mapping"):
+        FILTERS["trainers_ddp_outcome"]("failed", 600, "/x.log")
+    with pytest.raises(AnsibleFilterError, match="trainers_ddp_argv: 'timeout'"):
+        FILTERS["trainers_ddp_argv"]({}, {}, "h:1", {})
+    with pytest.raises(AnsibleFilterError, match="trainers_ddp_failures: unknown option 'host'"):
+        FILTERS["trainers_ddp_failures"]({}, host=HOSTS)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
+import yaml
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.filter.core import to_json as ansible_to_json
 from ansible.template import Templar, trust_as_template
 from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers as tr
 
@@ -716,3 +719,296 @@ def test_a_host_without_its_ranks_or_unknown_needs_the_run_again():
     assert tr.ddp_run_done(done, ["a", "b"], 2, DDP + ".json") is False  # b unreachable: no find result
     assert tr.ddp_run_done({"a": done["a"], "b": {}}, ["a", "b"], 2, DDP + ".json") is False
     assert tr.ddp_run_done({}, [], 1, DDP + ".json") is False
+
+
+# --- distributed runs: what distributed.yml decided in Jinja up to 1.0.0, now in Python ------------------------
+
+# The expressions of roles/trainers/tasks/distributed.yml before the decisions moved here, as YAML (rewrapped
+# only between Jinja's tokens), so that the tests below template exactly what the role ran and compare.
+_LEGACY_DDP_YAML = r"""
+key: >-
+  {{ (__trainers_inputs | combine({'script': __trainers_script_sha1.mnist_cnn, 'mode': 'ddp',
+                                   'hosts': groups[trainers_group], 'nproc': trainers_nproc_per_node | int})
+      | to_json(sort_keys=true) | hash('sha1'))[:12] }}
+argv: >-
+  {{ __trainers_plan.run_prefix + ['timeout', '--kill-after=20', (trainers_timeout | int + 30) | string,
+      __trainers_python, __trainers_dir ~ '/scripts/job_lease.py', 'guard', '--lease=' ~ __trainers_ddp_lease,
+      '--tag=' ~ __trainers_job_tag, '--value=' ~ __trainers_ddp_job, '--stale=' ~ __trainers_lease_seconds,
+      '--grace=10', '--', __trainers_python, '-m', 'torch.distributed.run', '--nnodes=' ~ __trainers_ddp_hosts | length,
+      '--nproc-per-node=' ~ trainers_nproc_per_node, '--rdzv-backend=c10d',
+      '--rdzv-endpoint=' ~ __trainers_ddp_endpoint, '--rdzv-id=' ~ __trainers_ddp_job, '--max-restarts=0',
+      __trainers_dir ~ '/scripts/mnist_cnn.py', '--distributed', '--data-dir=' ~ __trainers_data_dir,
+      '--epochs=' ~ trainers_epochs, '--device=' ~ trainers_device, '--seed=' ~ trainers_seed,
+      '--timeout=' ~ [trainers_timeout | int // 2, 10] | max, '--output=' ~ __trainers_ddp_output]
+     + (['--limit=' ~ trainers_limit] if trainers_limit | int > 0 else []) }}
+outcome:
+  set_fact:
+    ok: "{{ __trainers_ddp_status.finished | default(0) | bool and __trainers_ddp_status.rc | default(1) == 0 }}"
+    outcome: >-
+      {{ ('exit ' ~ __trainers_ddp_status.rc ~ ': ' ~ (__trainers_ddp_error | first)) if __trainers_ddp_error
+         else ('still running after ' ~ trainers_timeout ~ ' s') if __trainers_ddp_timed_out
+         else ('exit ' ~ __trainers_ddp_status.rc ~ ', stopped with the job ('
+               ~ ((__trainers_ddp_exception | first | trim) if __trainers_ddp_exception
+                  else 'last output: ' ~ (__trainers_ddp_tail | join(' / ') or 'none')) ~ '; full output in '
+               ~ __trainers_ddp_logfile ~ ')')
+              if __trainers_ddp_status.rc | default(0) != 0
+         else 'finished' if __trainers_ddp_status.finished | default(0) | bool
+         else 'still running after ' ~ trainers_timeout ~ ' s' }}
+    culprit: >-
+      {{ __trainers_ddp_error | length > 0 or __trainers_ddp_timed_out
+         or not __trainers_ddp_status.finished | default(0) | bool }}
+  vars:
+    __trainers_ddp_timed_out: "{{ __trainers_ddp_status.rc | default(0) in [124, 137] }}"
+    __trainers_ddp_tail: >-
+      {{ (__trainers_ddp_status.stderr | default(__trainers_ddp_status.msg | default('')) | split('\n')
+          | map('trim') | reject('eq', '') | list)[-3:] | map('truncate', 200) | list }}
+    __trainers_ddp_log: "{{ __trainers_ddp_status.stderr | default('') ~ '\n'
+      ~ __trainers_ddp_status.stdout | default('') }}"
+    __trainers_ddp_error: "{{ __trainers_ddp_log | regex_findall('mnist_cnn(?: rank [0-9]+)?: error: [^\n]*') }}"
+    __trainers_ddp_exception: >-
+      {{ __trainers_ddp_log
+         | regex_findall('(?m)^(?:\[rank[0-9]+\]: )?[A-Za-z_.]*(?:Error|Exception)(?:[^A-Za-z\n][^\n]*)?$')
+         | reject('search', 'ChildFailedError') | list
+         + __trainers_ddp_log | regex_findall('Signal [0-9]+ \\(SIG[A-Z]+\\) received by PID [0-9]+') }}
+"""
+_LEGACY_DDP = yaml.safe_load(_LEGACY_DDP_YAML)
+HOSTS = ["tf-fleet-1", "tf-fleet-2", "tf-fleet-3"]
+LOG = "/opt/torchfleet/trainers/runs/mnist_cnn-ddp-0123456789ab.log"
+
+
+def _legacy(template, **variables):
+    """``template`` as Ansible templated it, with ``variables`` (templates themselves where they are strings)."""
+    trusted = {name: trust_as_template(value) if isinstance(value, str) else value for name, value in variables.items()}
+    return Templar(loader=DataLoader(), variables=trusted).template(trust_as_template(template))
+
+
+@pytest.mark.parametrize(
+    ("values", "hosts", "nproc"),
+    [
+        (inputs(), HOSTS, 1),
+        (inputs(device="cuda:0", seed=7), HOSTS[:2], "2"),
+        (inputs(data=["missing"] * 4, python="/home/ana/envs/ñu/bin/python"), ["b", "a"], 4),
+    ],
+)
+def test_the_distributed_run_key_is_the_one_the_yaml_computed(values, hosts, nproc):
+    merged = {**values, "script": SCRIPT_SHA1["mnist_cnn"], "mode": "ddp", "hosts": hosts, "nproc": int(nproc)}
+    by_ansible = hashlib.sha1(ansible_to_json(merged, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+    templated = _legacy(
+        _LEGACY_DDP["key"],
+        __trainers_inputs=values,
+        __trainers_script_sha1=SCRIPT_SHA1,
+        groups={"fleet": hosts},
+        trainers_group="fleet",
+        trainers_nproc_per_node=nproc,
+    )
+    assert tr.ddp_run_key(values, SCRIPT_SHA1["mnist_cnn"], hosts, nproc) == by_ansible == templated
+    run = tr.ddp_run(make_plan("Linux"), values, SCRIPT_SHA1["mnist_cnn"], hosts, nproc)
+    stem = f"/opt/torchfleet/trainers/runs/mnist_cnn-ddp-{by_ansible}"
+    assert run == {
+        "key": by_ansible,
+        "hosts": hosts,
+        "nproc": int(nproc),
+        "output": stem + ".json",
+        "logfile": stem + ".log",
+        "lease": stem + ".lease",
+    }
+
+
+def test_the_distributed_run_key_changes_with_the_hosts_and_processes():
+    key = tr.ddp_run_key(inputs(), "2" * 40, HOSTS, 1)
+    assert key != tr.ddp_run_key(inputs(), "2" * 40, HOSTS[::-1], 1)
+    assert key != tr.ddp_run_key(inputs(), "2" * 40, HOSTS, 2)
+    assert key != tr.run_key(inputs(), "mnist_cnn", "2" * 40)
+
+
+def test_the_group_trains_when_forced_or_any_result_is_missing():
+    done = {"a": _found(DDP + ".rank0.json", DDP + ".json"), "b": _found(DDP + ".rank1.json")}
+    assert tr.ddp_needed(done, ["a", "b"], 1, DDP + ".json") is False
+    assert tr.ddp_needed(done, ["a", "b"], 1, DDP + ".json", force="true") is True
+    assert tr.ddp_needed({"a": done["a"]}, ["a", "b"], 1, DDP + ".json", force=False) is True
+
+
+@pytest.mark.parametrize("limit", [0, 512])
+@pytest.mark.parametrize("scope", ["system", "user"])
+def test_the_torchrun_command_is_the_one_the_yaml_built(limit, scope):
+    host_plan = make_plan("Linux", scope=scope, home="/home/ana", limit=limit, timeout=45, epochs=3, seed=7)
+    ddp = tr.ddp_run(host_plan, inputs(), SCRIPT_SHA1["mnist_cnn"], HOSTS, 2)
+    job, endpoint = "torchfleet-" + "f" * 32, "10.0.0.1:29400"
+    argv = tr.ddp_argv(host_plan, ddp, endpoint, {"tag": "TORCHFLEET_JOB", "value": job, "stale": 60})
+    assert argv == _legacy(
+        _LEGACY_DDP["argv"],
+        __trainers_plan=host_plan,
+        __trainers_python=host_plan["python"],
+        __trainers_dir=host_plan["dir"],
+        __trainers_data_dir=host_plan["data_dir"],
+        __trainers_ddp_lease=ddp["lease"],
+        __trainers_ddp_output=ddp["output"],
+        __trainers_ddp_hosts=HOSTS,
+        __trainers_ddp_endpoint=endpoint,
+        __trainers_ddp_job=job,
+        __trainers_job_tag="TORCHFLEET_JOB",
+        __trainers_lease_seconds=60,
+        trainers_timeout=45,
+        trainers_nproc_per_node=2,
+        trainers_epochs=3,
+        trainers_device="auto",
+        trainers_seed=7,
+        trainers_limit=limit,
+    )
+    assert argv[: len(host_plan["run_prefix"]) + 3] == [*host_plan["run_prefix"], "timeout", "--kill-after=20", "75"]
+    assert "--nnodes=3" in argv
+    assert "--nproc-per-node=2" in argv
+    assert f"--rdzv-id={job}" in argv
+    assert "--timeout=22" in argv
+    assert argv[-1] == ("--limit=512" if limit else f"--output={ddp['output']}")
+    assert ("--limit=512" in argv) == bool(limit)
+
+
+def test_the_ranks_timeout_is_half_of_trainers_timeout_but_at_least_10_s():
+    host_plan = make_plan("Linux", scope="user", home="/home/ana", timeout=10)
+    ddp = tr.ddp_run(host_plan, inputs(), "2" * 40, HOSTS, 1)
+    argv = tr.ddp_argv(host_plan, ddp, "h:1", {"tag": "T", "value": "j", "stale": 60})
+    assert "--timeout=10" in argv
+    assert argv[:3] == ["timeout", "--kill-after=20", "40"]
+
+
+_TRACEBACK = (
+    "[rank1]: Traceback (most recent call last):\n"
+    '[rank1]:   File "mnist_cnn.py", line 210, in <module>\n'
+    "[rank1]: torch.distributed.DistBackendError: [1] is setting up NCCL communicator and retrieving ncclUniqueId\n"
+    "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n"
+)
+_LONG = "word " * 60  # 300 characters: Jinja's truncate cuts it at a word
+_CUT = ("word " * 39).strip() + "..."  # its first 197 characters, less the word cut in two
+# Where the YAML went wrong (test_the_yaml_missed_signals_and_never_split_the_output_into_lines).
+_SIGNALLED = "Signal 15 (SIGTERM) received by PID 4242\n"
+_LINES = "one\n\n  two  \nthree\n" + _LONG + "\n"
+
+
+@pytest.mark.parametrize(
+    ("status", "ok", "outcome", "culprit"),
+    [
+        # The trainer's own error line names the cause.
+        (
+            {"finished": 1, "rc": 1, "stderr": "x\nmnist_cnn rank 1: error: train-images-idx3-ubyte.gz is not gzip\n"},
+            False,
+            "exit 1: mnist_cnn rank 1: error: train-images-idx3-ubyte.gz is not gzip",
+            True,
+        ),
+        ({"finished": 1, "rc": 2, "stdout": "mnist_cnn: error: no CUDA device\n"}, False, None, True),
+        # coreutils timeout: 124 after its SIGTERM, 137 after --kill-after's SIGKILL.
+        ({"finished": 1, "rc": 124, "stderr": "W0101 waiting\n"}, False, "still running after 15 s", True),
+        ({"finished": 1, "rc": 137, "stderr": ""}, False, "still running after 15 s", True),
+        # Stopped because a peer went away: the first exception a worker raised, not ChildFailedError.
+        (
+            {"finished": 1, "rc": 1, "stderr": _TRACEBACK},
+            False,
+            "exit 1, stopped with the job ([rank1]: torch.distributed.DistBackendError: [1] is setting up NCCL "
+            f"communicator and retrieving ncclUniqueId; full output in {LOG})",
+            False,
+        ),
+        (
+            {"finished": 1, "rc": 1, "stderr": "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: x"},
+            False,
+            "exit 1, stopped with the job (last output: torch.distributed.elastic.multiprocessing.errors."
+            f"ChildFailedError: x; full output in {LOG})",
+            False,
+        ),
+        (
+            {"finished": 1, "rc": -15, "stderr": _SIGNALLED},
+            False,
+            f"exit -15, stopped with the job (Signal 15 (SIGTERM) received by PID 4242; full output in {LOG})",
+            False,
+        ),
+        # Only a tail: its last three non-blank lines, each cut at 200 characters.
+        (
+            {"finished": 1, "rc": 1, "stderr": _LINES},
+            False,
+            f"exit 1, stopped with the job (last output: two / three / {_CUT}; full output in {LOG})",
+            False,
+        ),
+        ({"finished": 1, "rc": 1, "msg": "non-zero return code"}, False, None, False),
+        ({"finished": 1, "rc": 3, "stderr": "", "stdout": ""}, False, None, False),
+        ({"finished": 1, "rc": 0, "stdout": "done\n", "stderr": ""}, True, "finished", False),
+        ({"finished": True, "rc": 0}, True, "finished", False),
+        # Not finished: the retries ran out, or async_status could not find the job.
+        ({"finished": 0, "ansible_job_id": "j1"}, False, "still running after 15 s", True),
+        ({"finished": 1, "failed": True, "msg": "could not find job"}, False, "finished", False),
+        ({}, False, "still running after 15 s", True),
+    ],
+)
+def test_how_a_hosts_part_ended_is_what_the_yaml_decided(status, ok, outcome, culprit):
+    result = tr.ddp_outcome(status, 15, LOG)
+    if outcome is None:  # checked against the legacy templates alone
+        outcome = result["outcome"]
+    assert result == {"ok": ok, "outcome": outcome, "culprit": culprit}
+    if status.get("stderr") in (_SIGNALLED, _LINES):
+        return  # where the YAML went wrong
+    legacy = _LEGACY_DDP["outcome"]
+    variables = {**legacy["vars"], "__trainers_ddp_status": status, "trainers_timeout": 15}
+    variables["__trainers_ddp_logfile"] = LOG
+    assert {name: _legacy(text, **variables) for name, text in legacy["set_fact"].items()} == result
+
+
+def test_the_yaml_missed_signals_and_never_split_the_output_into_lines():
+    """Ansible keeps the backslashes of a string constant in a template from YAML as they are, so the YAML's
+    ``split('\\n')`` looked for a backslash and an n (the output stayed one line, cut at 200 characters) and its
+    ``'\\\\(SIG[A-Z]+\\\\)'`` for a backslash that torchrun never prints."""
+    legacy = _LEGACY_DDP["outcome"]
+    for stderr, before, after in (
+        (_SIGNALLED, "last output: Signal 15 (SIGTERM) received by PID 4242;", "(Signal 15 (SIGTERM) received by PID"),
+        (_LINES, "last output: one\n\n  two  \nthree\nword", f"last output: two / three / {_CUT};"),
+    ):
+        status = {"finished": 1, "rc": 1, "stderr": stderr}
+        variables = {**legacy["vars"], "__trainers_ddp_status": status, "trainers_timeout": 15}
+        assert before in _legacy(legacy["set_fact"]["outcome"], **variables, __trainers_ddp_logfile=LOG)
+        assert after in tr.ddp_outcome(status, 15, LOG)["outcome"]
+
+
+def test_an_empty_failed_part_says_it_left_no_output():
+    assert tr.ddp_outcome({"finished": 1, "rc": 3, "stderr": ""}, 600, LOG)["outcome"] == (
+        f"exit 3, stopped with the job (last output: none; full output in {LOG})"
+    )
+
+
+def _part(outcome, ok=False, culprit=False):
+    return {"ok": ok, "outcome": outcome, "culprit": culprit}
+
+
+def test_a_host_that_took_no_part_alone_is_to_blame():
+    parts = {"tf-fleet-1": _part("exit 1, stopped"), "tf-fleet-3": _part("still running after 15 s", culprit=True)}
+    result = tr.ddp_failures(HOSTS, parts)
+    assert result["failed"] == HOSTS
+    assert result["culprits"] == ["tf-fleet-2"]
+    assert result["lines"] == [
+        "tf-fleet-1: exit 1, stopped.",
+        "tf-fleet-2: took no part (unreachable, or failed before the launch).",
+        "tf-fleet-3: still running after 15 s.",
+    ]
+    # A host mapped to nothing (the fact was never set) took no part either.
+    assert tr.ddp_failures(HOSTS, {**parts, "tf-fleet-2": None})["culprits"] == ["tf-fleet-2"]
+
+
+def test_otherwise_the_hosts_with_an_error_or_a_timeout_are_to_blame():
+    parts = {
+        "tf-fleet-1": _part("finished", ok=True),
+        "tf-fleet-2": _part("exit 1: mnist_cnn rank 1: error: bad", culprit=True),
+        "tf-fleet-3": _part("exit 1, stopped"),
+    }
+    result = tr.ddp_failures(HOSTS, parts)
+    assert result["failed"] == ["tf-fleet-2", "tf-fleet-3"]
+    assert result["culprits"] == ["tf-fleet-2"]
+    assert tr.ddp_failures(HOSTS, {host: _part("finished", ok=True) for host in HOSTS}) == {
+        "failed": [],
+        "culprits": [],
+        "lines": [f"{host}: finished." for host in HOSTS],
+    }
+    # No part to blame (every one stopped with the job): the message names the failed hosts instead.
+    stopped = {host: _part("exit 1, stopped") for host in HOSTS}
+    assert tr.ddp_failures(HOSTS, stopped)["culprits"] == []
+
+
+def test_hosts_that_did_not_connect_to_the_rendezvous_are_named_in_order():
+    reach = {"a": {"state": "started", "elapsed": 0}, "b": {"elapsed": 30, "msg": "Timeout when waiting"}}
+    assert tr.ddp_unreached(["c", "b", "a"], reach) == ["c", "b"]
+    assert tr.ddp_unreached(["a"], reach) == []
