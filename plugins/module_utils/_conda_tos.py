@@ -4,7 +4,7 @@
 
 Private to torchfleet.lab. Plain standard library, Python 3.8 syntax: the ``conda_tos_state`` filter calls it
 on the controller with the registered result of the miniconda role's ``conda tos --json --ignore-cache
---override-channels --channel=...`` task (roles/miniconda/tasks/accept-tos.yml, accept-tos-windows.yml).
+--override-channels --channel=...`` task (roles/miniconda/tasks/accept-tos.yml, accept-tos-Windows.yml).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def _cond(templar, expr):
     return all(templar.evaluate_conditional(trust_as_template(str(e))) for e in exprs)
 
 
-@pytest.mark.parametrize("tasks_file", ["accept-tos.yml", "accept-tos-windows.yml"])
+@pytest.mark.parametrize("tasks_file", ["accept-tos.yml", "accept-tos-Windows.yml"])
 @pytest.mark.parametrize(
     ("state", "failed", "note", "accept", "pending"),
     [
@@ -84,7 +84,7 @@ def test_terms_state_is_read_from_the_listing(tasks_file, state, failed, note, a
         assert templar.template(trust_as_template("{{ __miniconda_tos_pending }}")) == pending
 
 
-@pytest.mark.parametrize("tasks_file", ["accept-tos.yml", "accept-tos-windows.yml"])
+@pytest.mark.parametrize("tasks_file", ["accept-tos.yml", "accept-tos-Windows.yml"])
 def test_output_that_is_not_json_stops_the_role_with_the_command_named(tasks_file):
     read, report, accept_task = _tasks(tasks_file)
     templar = _templar({"rc": 0, "stdout": "Retrieving notices: done", "stderr": ""})

@@ -1,4 +1,4 @@
-r"""Miniforge's Windows .sha256 files against the miniconda role's Windows download (install-windows.yml).
+r"""Miniforge's Windows .sha256 files against the miniconda role's Windows download (install-Windows.yml).
 
 Fixtures, written from the sources that produce or read them (digests are placeholders):
 - Miniforge >= 26.3.2-1, Windows: after signing, the release workflow rewrites each sidecar with PowerShell 7
@@ -55,7 +55,7 @@ def test_the_role_reads_every_published_form(kind):
 
 
 def test_windows_download_hands_win_get_url_a_digest_not_a_checksum_url():
-    tasks = yaml.safe_load((ROLE / "tasks" / "install-windows.yml").read_text())
+    tasks = yaml.safe_load((ROLE / "tasks" / "install-Windows.yml").read_text())
     install = next(t for t in tasks if "block" in t and t.get("name", "").startswith("Install "))
     download = next(t for t in install["block"] if t.get("name") == "Download and verify the installer")
     by_module = {next(k for k in t if k.startswith("ansible.")): t for t in download["block"]}

@@ -78,8 +78,8 @@ def test_secret_switch_follows_the_urls(role, variable, values, secret):
     ("role", "tasks_file", "task", "switch"),
     [
         ("miniconda", "install-posix.yml", "Download the installer and check its SHA-256", "__miniconda_secret_urls"),
-        ("miniconda", "install-windows.yml", "Download the installer and check its SHA-256", "__miniconda_secret_urls"),
-        ("miniconda", "install-windows.yml", "Read the published SHA-256 of the installer", "__miniconda_secret_urls"),
+        ("miniconda", "install-Windows.yml", "Download the installer and check its SHA-256", "__miniconda_secret_urls"),
+        ("miniconda", "install-Windows.yml", "Read the published SHA-256 of the installer", "__miniconda_secret_urls"),
         # Its facts hold the URLs as given: -v printed them.
         ("pytorch_env", "preflight.yml", "Work out the environment's paths and package sources",
          "__pytorch_env_secret_urls"),
@@ -92,7 +92,7 @@ def test_secret_switch_follows_the_urls(role, variable, values, secret):
         ("pytorch_env", "install-conda.yml", "Create the conda environment with torch", "__pytorch_env_secret_urls"),
         ("pytorch_env", "install-conda.yml", "Install the extra packages", "__pytorch_env_secret_urls"),
         ("trainers", "deploy.yml", "Download and verify MNIST", "__trainers_secret_urls"),
-        ("trainers", "deploy-windows.yml", "Download and verify MNIST", "__trainers_secret_urls"),
+        ("trainers", "deploy-Windows.yml", "Download and verify MNIST", "__trainers_secret_urls"),
     ],
 )  # fmt: skip
 def test_tasks_that_use_the_urls_are_no_log(role, tasks_file, task, switch):
@@ -117,7 +117,7 @@ def _miniconda(**extra):
     return values
 
 
-@pytest.mark.parametrize("tasks_file", ["install-posix.yml", "install-windows.yml"])
+@pytest.mark.parametrize("tasks_file", ["install-posix.yml", "install-Windows.yml"])
 @pytest.mark.parametrize(
     "failure",
     [f"Request failed: <urlopen error {MIRROR}/x>", "The checksum did not match: sha256 of the file"],

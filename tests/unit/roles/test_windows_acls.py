@@ -21,9 +21,9 @@ WIN_DIRS = "torchfleet.lab.win_dirs"
 # Each role's Windows task file that creates directories, and whether its protect follows the scope.
 EXPECTED = {
     "gpu_driver/tasks/setup-Windows.yml": "always",  # the driver is installed for the machine
-    "miniconda/tasks/install-windows.yml": "scope",
+    "miniconda/tasks/install-Windows.yml": "scope",
     "pytorch_env/tasks/install-uv-Windows.yml": "scope",
-    "trainers/tasks/deploy-windows.yml": "scope",
+    "trainers/tasks/deploy-Windows.yml": "scope",
 }
 
 
