@@ -55,6 +55,7 @@ lint: venv ## yamllint, ansible-lint, ruff, argument specs, generated docs, chan
 	python tools/gen_role_docs.py --check
 	python tools/gen_bad_inputs_doc.py --check
 	antsibull-changelog lint
+	antsibull-docs lint-collection-docs --plugin-docs .
 
 .PHONY: unit
 unit: venv ## Unit tests of plugins, harness and trainers
@@ -90,6 +91,28 @@ importer: build $(IMPORTER_STAMP) ## Run galaxy-importer on the built tarball; f
 	@if grep -E '^(ERROR|WARNING)' build/importer.log; then \
 	  echo "galaxy-importer reported the lines above (build/importer.log)" >&2; exit 1; fi
 	@echo "galaxy-importer: $$(grep -c . build/importer.log) lines, no error or warning (build/importer.log)"
+
+# The documentation site users would read on docs.ansible.com's model: antsibull-docs writes the RST of every plugin
+# and role from their documentation, Sphinx builds the HTML, with warnings as errors. Offline: the intersphinx
+# inventories sphinx-init names (docs.python.org, docs.ansible.com) are not fetched.
+DOCSITE := build/docsite
+.PHONY: docs
+docs: venv ## Build the docs site (antsibull-docs and Sphinx) into build/docsite/build/html
+	rm -rf $(DOCSITE) && mkdir -p $(DOCSITE)/rst && chmod og-w $(DOCSITE)/rst
+	antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir $(DOCSITE) --project torchfleet.lab \
+	  --title "torchfleet.lab collection" --html-short-title torchfleet.lab --copyright "torchfleet.lab contributors" \
+	  torchfleet.lab > /dev/null
+	printf '\n# make docs: build offline, without intersphinx inventories.\nintersphinx_mapping = {}\n' >> $(DOCSITE)/conf.py
+	antsibull-docs --config-file $(DOCSITE)/antsibull-docs.cfg collection --cleanup everything --use-current \
+	  --squash-hierarchy --dest-dir $(DOCSITE)/rst torchfleet.lab
+	sphinx-build -M html $(DOCSITE)/rst $(DOCSITE)/build -c $(DOCSITE) -q -w $(DOCSITE)/warnings.log
+	@# Offline, references to other collections' plugins and to docs.ansible.com's pages (labels outside
+	@# ansible_collections.torchfleet.lab) cannot resolve; any other warning fails the build.
+	@if grep -v -E "WARNING: undefined label: '([a-z_]+|ansible_collections\.[a-z_]+\.[a-z_]+\.[a-z_]+)' \[ref\.ref\]$$" \
+	    $(DOCSITE)/warnings.log | grep -E . || grep -E "undefined label: 'ansible_collections\.torchfleet\.lab\." \
+	    $(DOCSITE)/warnings.log; then echo "the docs site has the warnings above" >&2; exit 1; fi
+	@echo "docs site: $$(find $(DOCSITE)/build/html -name '*.html' | wc -l) pages in $(DOCSITE)/build/html;" \
+	  "$$(grep -c . $(DOCSITE)/warnings.log || true) references outside the collection left unresolved offline"
 
 .PHONY: build
 build: venv ## Build the collection tarball into build/
@@ -132,7 +155,7 @@ test: lab ## Everything CI runs (the faults scenario beside the rest)
 	@echo "== molecule scenario faults: started in the background; its log follows the rest ($(FAULTS_LOG))"
 	@setsid molecule test -s faults > $(FAULTS_LOG) 2>&1 < /dev/null & faults=$$!; \
 	  trap 'kill -TERM -- -$$faults 2>/dev/null || true' EXIT; \
-	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer scenarios || rest=$$?; \
+	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer docs scenarios || rest=$$?; \
 	  if [ $$rest -ne 0 ]; then \
 	    echo "== the rest failed (rc $$rest): stopping the faults scenario"; \
 	    kill -TERM -- -$$faults 2>/dev/null || true; wait $$faults || true; \
