@@ -638,7 +638,9 @@ def nvidia_driver_from_cim(data: Any) -> Optional[str]:
 #   elevation; both leave the state unknown (null).
 WINDOWS_PROBE_SCRIPT = r"""$ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-$probe = @{ cim_ok = $false; cim_error = $null; controllers = @(); override = $null; nvidia_smi = $null; secure_boot = $null }
+$probe = @{
+    cim_ok = $false; cim_error = $null; controllers = @(); override = $null; nvidia_smi = $null; secure_boot = $null
+}
 try {
     $probe.controllers = @(Get-CimInstance -ClassName Win32_VideoController -ErrorAction Stop |
         Select-Object -Property Name, PNPDeviceID, AdapterRAM, DriverVersion)
@@ -755,7 +757,9 @@ def windows_facts(run, nvidia_smi: Optional[str] = None) -> Dict[str, Any]:
     if smi:
         devices, nvidia_driver, cuda, smi_rc = _windows_nvidia_smi(run, smi, devices, source, warnings)
     elif any(dev["vendor"] == "nvidia" for dev in devices):
-        warnings.append("An NVIDIA GPU is present but nvidia-smi.exe was not found: the NVIDIA driver is not installed.")
+        warnings.append(
+            "An NVIDIA GPU is present but nvidia-smi.exe was not found: the NVIDIA driver is not installed."
+        )
     secure_boot = probe.get("secure_boot")
     if secure_boot is not None:
         secure_boot = bool(secure_boot)

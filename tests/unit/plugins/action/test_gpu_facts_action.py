@@ -33,6 +33,10 @@ AMD_INTEL = [
 # A Tesla T4 under a driver older than compute_cap (Windows R470: DriverVersion 30.0.14.7247 is 472.47).
 T4 = [{"Name": "NVIDIA Tesla T4", "PNPDeviceID": "PCI\\VEN_10DE&DEV_1EB8&SUBSYS_12A210DE&REV_A1\\4&2&0&0008",
        "AdapterRAM": 4293918720, "DriverVersion": "30.0.14.7247"}]  # fmt: skip
+# The desktop's GPU once nvidia-smi (smi_windows_desktop.csv) is laid over CIM (cim_desktop_single.json).
+RTX_3090 = {"vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090", "pci_id": "10de:2204", "pci_slot": "0000:01:00.0",
+            "class": None, "memory_mib": 24576, "compute_capability": "8.6",
+            "uuid": "GPU-5c0d3f1e-8a2b-4c7d-9e10-2f3a4b5c6d7e"}  # fmt: skip
 T4_LEGACY_CSV = "0, Tesla T4, 00000000:00:1E.0, 0x1EB810DE, 15360, 472.47, GPU-7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d\r\n"
 
 
@@ -110,9 +114,7 @@ def test_nvidia_gpu_with_nvidia_smi(check_mode):
     assert facts_of(result) == {
         "vendor": "nvidia",
         "vendors": ["nvidia"],
-        "devices": [{"vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090", "pci_id": "10de:2204",
-                     "pci_slot": "0000:01:00.0", "class": None, "memory_mib": 24576, "compute_capability": "8.6",
-                     "uuid": "GPU-5c0d3f1e-8a2b-4c7d-9e10-2f3a4b5c6d7e"}],  # fmt: skip
+        "devices": [RTX_3090],
         "nvidia_driver": "576.52",
         "cuda_driver_version": "12.7",
         "kernel_module_loaded": None,
@@ -219,8 +221,10 @@ def test_nvidia_smi_failing(answer, rc, warning):
 
 
 def test_legacy_retry_failing_too_warns_about_the_second_answer():
-    host = FakeWindowsHost(probe(T4, nvidia_smi=SYSTEM32_SMI),
-                           {QUERY: (2, gpu_fixture("smi_err_rc2_compute_cap.txt"), ""), LEGACY: (9, "", "")})
+    host = FakeWindowsHost(
+        probe(T4, nvidia_smi=SYSTEM32_SMI),
+        {QUERY: (2, gpu_fixture("smi_err_rc2_compute_cap.txt"), ""), LEGACY: (9, "", "")},
+    )
     facts = facts_of(run({}, host)[0])
     assert facts["nvidia_smi_rc"] == 9 and facts["warnings"][0].startswith("nvidia-smi failed with rc 9: ")
 
@@ -255,7 +259,8 @@ def test_override_is_passed_and_used():
 def test_override_not_a_file():
     override = "%ProgramFiles%\\Missing\\nvidia-smi.exe"
     expanded = "C:\\Program Files\\Missing\\nvidia-smi.exe"  # the probe expands %VARS% as the host sees them
-    result, fake = run({"nvidia_smi": override}, FakeWindowsHost(probe(cim("cim_desktop_single.json"), override=expanded)))
+    host = FakeWindowsHost(probe(cim("cim_desktop_single.json"), override=expanded))
+    result, fake = run({"nvidia_smi": override}, host)
     facts = facts_of(result)
     assert len(fake.calls) == 1
     assert facts["warnings"] == [

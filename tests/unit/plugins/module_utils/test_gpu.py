@@ -482,7 +482,7 @@ def _probe_override(argv):
     return base64.b64decode(match.group(1)).decode("utf-8")
 
 
-@pytest.mark.parametrize("override", [None, "", "D:\\Tools\\nvidia-smi.exe", "C:\\It's \"odd\"\\%X%\\\u00e9.exe"])
+@pytest.mark.parametrize("override", [None, "", "D:\\Tools\\nvidia-smi.exe", 'C:\\It\'s "odd"\\%X%\\\u00e9.exe'])
 def test_windows_probe_command(override):
     argv = _gpu.windows_probe_command(override)
     assert argv[:6] == ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command"]
