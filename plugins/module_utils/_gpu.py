@@ -221,7 +221,7 @@ def _int_or_none(value: Optional[str]) -> Optional[int]:
         return None
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 'inf'
         return None
 
 

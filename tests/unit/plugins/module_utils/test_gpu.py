@@ -161,6 +161,12 @@ def test_parse_smi_csv_gives_surplus_commas_back_to_the_name():
     assert row["compute_capability"] == "8.6"
 
 
+def test_parse_smi_csv_numbers_that_are_no_integer_give_none():
+    # float() reads 'inf', int() then overflows; PowerShell's [int64] threw on it in the former Windows module.
+    (row,) = _gpu.parse_smi_csv("inf, GPU, 00000000:01:00.0, 0x220410DE, x, 550.54.14, GPU-x, 8.6\n")
+    assert (row["index"], row["memory_mib"]) == (None, None)
+
+
 def test_smi_query_command_asks_for_csv_without_units():
     assert _gpu.smi_query_command("/usr/bin/nvidia-smi") == [
         "/usr/bin/nvidia-smi",
