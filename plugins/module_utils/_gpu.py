@@ -625,8 +625,10 @@ def nvidia_driver_from_cim(data: Any) -> Optional[str]:
 # What the Windows probe reads, and how nvidia-smi is run there.  The action plugin runs each command with
 # ansible.windows.win_command and an argument vector, which win_command escapes with the C runtime's rules
 # (https://docs.ansible.com/ansible/latest/collections/ansible/windows/win_command_module.html, option argv): no
-# shell parses it.  The script holds no double quotes, so powershell.exe's own command line parsing sees it
-# unchanged, and it writes ASCII JSON only, so the console code page cannot garble a name.
+# shell parses it.  powershell.exe runs the text after -Command as its command (about_PowerShell_exe,
+# https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.core/about/about_powershell_exe); the
+# script holds no double quotes, so that parsing takes nothing out of it.  It writes ASCII JSON only, so the
+# console code page cannot garble a name.
 #
 # - Win32_VideoController: Name, PNPDeviceID, AdapterRAM (uint32), DriverVersion
 #   (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-videocontroller).
@@ -667,7 +669,7 @@ else {
     }
 }
 try { $probe.secure_boot = [bool](Confirm-SecureBootUEFI -ErrorAction Stop) } catch { $probe.secure_boot = $null }
-$json = ConvertTo-Json -InputObject $probe -Depth 3 -Compress
+$json = ConvertTo-Json -InputObject $probe -Depth 4 -Compress
 [regex]::Replace($json, '[^\x00-\x7F]', { param($m) '\u{0:x4}' -f [int][char]$m.Value })
 """
 
