@@ -1,22 +1,30 @@
 # Copyright: torchfleet.lab contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Parsing and decisions behind ``torchfleet.lab.gpu_facts`` and ``torchfleet.lab.win_gpu_facts``.
+"""Parsing and decisions behind ``torchfleet.lab.gpu_facts`` on Linux, macOS and Windows.
 
 Private to the collection.  Everything here works on text and plain values that the
-modules have already read (sysfs files, ``nvidia-smi`` output, CIM JSON, ...), so the
-logic for all three operating systems is unit-tested on recorded outputs.  The
-PowerShell module cannot import Python; where it repeats a function from this file,
-its comment names the function, and the two must change together.
+module or its action plugin have already read (sysfs files, ``nvidia-smi`` output, CIM
+JSON, ...), so the logic for all three operating systems is unit-tested on recorded
+outputs.  On Windows the action plugin (plugins/action/gpu_facts.py) hands
+``windows_facts`` a function that runs commands on the host; everything the commands
+print is interpreted here.
 
 Standard library only; runs on the managed host's Python (3.8 or later).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
 from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+# The module's options; the action plugin validates them on the controller for Windows hosts.
+ARGUMENT_SPEC = {
+    "sysfs_root": {"type": "path", "default": "/"},
+    "nvidia_smi": {"type": "path"},
+}
 
 # PCI vendor ids of the GPU makers the collection knows (lower-case hex, no 0x).
 PCI_VENDORS = {"10de": "nvidia", "1002": "amd", "8086": "intel", "106b": "apple"}
@@ -33,7 +41,9 @@ VENDOR_LABELS = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel", "apple": "A
 # not listed, so never counted as a GPU.
 GPU_CLASS_PREFIXES = ("0300", "0302", "0380")
 
-# nvidia-smi --query-gpu fields, in the order the CSV comes back.  compute_cap is
+# nvidia-smi --query-gpu fields, in the order the CSV comes back (NVIDIA's nvidia-smi
+# documentation, https://docs.nvidia.com/deploy/nvidia-smi/index.html, and
+# `nvidia-smi --help-query-gpu`).  compute_cap is
 # unknown to drivers before ~510 (470.x answers 'Field "compute_cap" is not a valid
 # field to query.'), so a legacy query without it is the fallback.
 SMI_FIELDS = (
@@ -53,13 +63,13 @@ _SMI_MISSING = {"", "n/a", "[n/a]", "not supported", "[not supported]", "unknown
 
 # The CUDA version the driver supports, from the plain nvidia-smi header.  R610 and
 # later print "CUDA UMD Version"; very old drivers (396) print no CUDA field at all.
-_CUDA_HEADER_RE = re.compile(r"CUDA (?:UMD )?Version:\s*([0-9]+(?:\.[0-9]+)*)")
+_CUDA_HEADER_RE = re.compile(r"CUDA (?:UMD )?Version:\s*([0-9]+(?:\.[0-9]+)*)", re.IGNORECASE)
 
 # /proc/driver/nvidia/version first line, proprietary and open flavours:
 #   NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.173.02  Tue Jun 23 ...
 #   NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  565.57.01  Release Build ...
 _PROC_VERSION_RE = re.compile(r"Kernel Module(?: for \S+)?\s+([0-9]+\.[0-9.]+[0-9])")
-_NVML_LIB_RE = re.compile(r"NVML library version:\s*([0-9][0-9.]*[0-9])")
+_NVML_LIB_RE = re.compile(r"NVML library version:\s*([0-9][0-9.]*[0-9])", re.IGNORECASE)
 
 _EFI_SECURE_BOOT_ATTR_LEN = 4  # efivarfs prefixes each variable with 4 attribute bytes
 
@@ -211,7 +221,7 @@ def _int_or_none(value: Optional[str]) -> Optional[int]:
         return None
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 'inf'
         return None
 
 
@@ -335,7 +345,7 @@ def merge_smi(devices: List[Dict[str, Any]], rows: List[Dict[str, Any]]) -> List
     A row goes onto the device in the same PCI slot; failing that (Windows, where CIM
     gives no slot) onto the first NVIDIA device not yet matched with the same PCI id,
     then the first unmatched NVIDIA device without a slot; else it becomes a device of
-    its own.  Mirrored by ``Merge-SmiRow`` in ``win_gpu_facts.ps1``.
+    its own.
     """
     merged = [dict(d) for d in devices]
     taken = set()
@@ -404,7 +414,7 @@ def build_facts(  # noqa: PLR0913
     source: Optional[List[str]] = None,
     warnings: Optional[List[str]] = None,
 ) -> Dict[str, Any]:
-    """The ``torchfleet_gpu`` fact; the same keys on every OS (``Build-Facts`` in the .ps1)."""
+    """The ``torchfleet_gpu`` fact; the same keys on every OS."""
     return {
         "vendor": primary_vendor(devices),
         "vendors": vendors_of(devices),
@@ -516,7 +526,7 @@ def mps_available(machine: Optional[str], cpu_brand: Optional[str], macos_versio
 
 
 # ---------------------------------------------------------------------------
-# Windows (the same steps live in win_gpu_facts.ps1)
+# Windows
 
 # Win32_VideoController.AdapterRAM is a uint32: cards with 4 GiB or more report a
 # saturated value, which says nothing about the real size.
@@ -529,10 +539,10 @@ def windows_driver_to_nvidia(driver_version: Optional[str]) -> Optional[str]:
     NVIDIA's number is the last digit of the third part followed by the four-digit
     fourth part, with a dot before the last two digits.  Computed from the numbers,
     not the text, so a fourth part written without its leading zero still works.
-    Mirrored by ``ConvertTo-NvidiaDriverVersion`` in ``win_gpu_facts.ps1``.
     """
     parts = (driver_version or "").strip().split(".")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+    # ASCII digits only: str.isdigit() also takes '²', which int() refuses.
+    if len(parts) != 4 or not all(re.fullmatch(r"[0-9]+", p) for p in parts):
         return None
     third, fourth = int(parts[2]), int(parts[3])
     # NVIDIA's third part has been 1x so far (13 for 3xx drivers, 16 for 610); other
@@ -544,11 +554,7 @@ def windows_driver_to_nvidia(driver_version: Optional[str]) -> Optional[str]:
 
 
 def parse_pnp_device_id(pnp_device_id: Optional[str]) -> Optional[Tuple[str, str]]:
-    """``PCI\\VEN_10DE&DEV_2204&SUBSYS_...`` -> ('10de', '2204'); None for non-PCI ids.
-
-    Mirrored by ``Get-PnpPciId`` in ``win_gpu_facts.ps1``.
-    """
-    # Case-insensitive, like PowerShell's -match.
+    """``PCI\\VEN_10DE&DEV_2204&SUBSYS_...`` -> ('10de', '2204'); None for non-PCI ids (case-insensitive)."""
     match = re.match(r"PCI\\VEN_([0-9A-F]{4})&DEV_([0-9A-F]{4})", pnp_device_id or "", re.IGNORECASE)
     if not match:
         return None
@@ -574,7 +580,7 @@ def devices_from_cim(data: Any) -> List[Dict[str, Any]]:
     Accepts the JSON text or the decoded value.  ConvertTo-Json writes a single
     object (not an array) for one adapter and nothing at all for none.  Non-PCI
     adapters (Microsoft Basic Display, remote display) and unknown vendors are left
-    out.  Mirrored by ``Get-CimDevice`` in ``win_gpu_facts.ps1``.
+    out.
     """
     if isinstance(data, (str, bytes)):
         data = json.loads(data) if data.strip() else []
@@ -614,3 +620,159 @@ def nvidia_driver_from_cim(data: Any) -> Optional[str]:
             if version:
                 return version
     return None
+
+
+# What the Windows probe reads, and how nvidia-smi is run there.  The action plugin runs each command with
+# ansible.windows.win_command and an argument vector, which win_command escapes with the C runtime's rules
+# (https://docs.ansible.com/ansible/latest/collections/ansible/windows/win_command_module.html, option argv): no
+# shell parses it.  powershell.exe runs the text after -Command as its command (about_PowerShell_exe,
+# https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.core/about/about_powershell_exe); the
+# script holds no double quotes, so that parsing takes nothing out of it.  It writes ASCII JSON only, so the
+# console code page cannot garble a name.
+#
+# - Win32_VideoController: Name, PNPDeviceID, AdapterRAM (uint32), DriverVersion
+#   (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-videocontroller).
+# - nvidia-smi.exe: the nvidia_smi option (with %VARS% expanded, as the option's former `type: path` in a
+#   PowerShell module did), else PATH, else %SystemRoot%\System32 (DCH drivers) and
+#   %ProgramFiles%\NVIDIA Corporation\NVSMI (older drivers).  The option reaches the script base64-encoded, so
+#   no character of it needs quoting.
+# - Confirm-SecureBootUEFI throws on BIOS firmware ("Cmdlet not supported on this platform") and without
+#   elevation; both leave the state unknown (null).
+WINDOWS_PROBE_SCRIPT = r"""$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$probe = @{
+    cim_ok = $false; cim_error = $null; controllers = @(); override = $null; nvidia_smi = $null; secure_boot = $null
+}
+try {
+    $probe.controllers = @(Get-CimInstance -ClassName Win32_VideoController -ErrorAction Stop |
+        Select-Object -Property Name, PNPDeviceID, AdapterRAM, DriverVersion)
+    $probe.cim_ok = $true
+}
+catch { $probe.cim_error = $_.Exception.Message }
+$override = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('@OVERRIDE@'))
+if ($override) {
+    if (-not $override.StartsWith('\\?\')) { $override = [Environment]::ExpandEnvironmentVariables($override) }
+    $probe.override = $override
+    try { if (Test-Path -LiteralPath $override -PathType Leaf) { $probe.nvidia_smi = $override } } catch { }
+}
+else {
+    $command = Get-Command -Name 'nvidia-smi.exe' -CommandType Application -ErrorAction SilentlyContinue |
+        Select-Object -First 1
+    if ($command) { $probe.nvidia_smi = $command.Path }
+    else {
+        $candidates = @(
+            (Join-Path -Path $env:SystemRoot -ChildPath 'System32\nvidia-smi.exe'),
+            (Join-Path -Path $env:ProgramFiles -ChildPath 'NVIDIA Corporation\NVSMI\nvidia-smi.exe'))
+        foreach ($candidate in $candidates) {
+            if (Test-Path -LiteralPath $candidate -PathType Leaf) { $probe.nvidia_smi = $candidate; break }
+        }
+    }
+}
+try { $probe.secure_boot = [bool](Confirm-SecureBootUEFI -ErrorAction Stop) } catch { $probe.secure_boot = $null }
+$json = ConvertTo-Json -InputObject $probe -Depth 4 -Compress
+[regex]::Replace($json, '[^\x00-\x7F]', { param($m) '\u{0:x4}' -f [int][char]$m.Value })
+"""
+
+
+class WindowsProbeError(Exception):
+    """The probe script printed no JSON: powershell.exe missing, blocked or broken."""
+
+    def __init__(self, msg: str, rc: int, stdout: str, stderr: str):
+        super().__init__(msg)
+        self.msg = msg
+        self.result = {"rc": rc, "stdout": stdout, "stderr": stderr}
+
+
+def windows_probe_command(nvidia_smi: Optional[str] = None) -> List[str]:
+    """The read-only PowerShell command that prints what ``windows_facts`` interprets, as JSON."""
+    encoded = base64.b64encode((nvidia_smi or "").encode("utf-8")).decode("ascii")
+    return [
+        "powershell.exe",
+        "-NoProfile",
+        "-NonInteractive",
+        "-ExecutionPolicy",
+        "Bypass",
+        "-Command",
+        WINDOWS_PROBE_SCRIPT.replace("@OVERRIDE@", encoded),
+    ]
+
+
+def parse_windows_probe(rc: int, stdout: str, stderr: str) -> Dict[str, Any]:
+    """The probe's JSON object; WindowsProbeError when it printed none."""
+    data = None
+    if rc == 0:
+        try:
+            data = json.loads(stdout or "")
+        except ValueError:
+            data = None
+    if isinstance(data, dict):
+        return data
+    text = f"{stderr or ''}\n{stdout or ''}"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "no output")
+    raise WindowsProbeError(f"powershell.exe could not read the GPUs (rc {rc}): {first}", rc, stdout, stderr)
+
+
+def _windows_nvidia_smi(run, smi, devices, source, warnings):
+    """Query nvidia-smi.exe as on Linux: the legacy field list on old drivers, the CUDA version from the header.
+
+    Returns (devices, nvidia driver, CUDA version, rc of the query).
+    """
+    fields = SMI_FIELDS
+    rc, out, err = run(smi_query_command(smi, fields))
+    if smi_should_retry_legacy(rc, out, err):
+        fields = SMI_FIELDS_LEGACY
+        rc, out, err = run(smi_query_command(smi, fields))
+    if rc != 0:
+        # Windows shows no loaded kernel module version to compare with NVML's.
+        warnings.append(smi_failure_warning(rc, out, err))
+        return devices, None, None, rc
+    source.append("nvidia-smi")
+    rows = parse_smi_csv(out, fields)
+    driver = next((row["driver_version"] for row in rows if row["driver_version"]), None)
+    header_rc, header_out, _header_err = run([smi])
+    cuda = parse_cuda_version(header_out) if header_rc == 0 else None
+    return merge_smi(devices, rows), driver, cuda, rc
+
+
+def windows_facts(run, nvidia_smi: Optional[str] = None) -> Dict[str, Any]:
+    """The ``torchfleet_gpu`` fact of a Windows host.
+
+    ``run(argv)`` runs a command on the host and returns ``(rc, stdout, stderr)``; a command that cannot start
+    gives rc 255 and why in stderr.  Raises WindowsProbeError when the probe script printed no JSON.
+    """
+    probe = parse_windows_probe(*run(windows_probe_command(nvidia_smi)))
+    warnings: List[str] = []
+    source: List[str] = []
+    controllers = probe.get("controllers") or []
+    if probe.get("cim_ok"):
+        source.append("cim")
+    else:
+        controllers = []
+        warnings.append(f"Get-CimInstance Win32_VideoController failed: {probe.get('cim_error') or ''}")
+    devices = devices_from_cim(controllers)
+    smi = probe.get("nvidia_smi") or None
+    if probe.get("override") and not smi:
+        warnings.append(
+            f"nvidia_smi={probe['override']} is not an executable file; facts that need nvidia-smi are missing."
+        )
+    nvidia_driver = cuda = smi_rc = None
+    if smi:
+        devices, nvidia_driver, cuda, smi_rc = _windows_nvidia_smi(run, smi, devices, source, warnings)
+    elif any(dev["vendor"] == "nvidia" for dev in devices):
+        warnings.append(
+            "An NVIDIA GPU is present but nvidia-smi.exe was not found: the NVIDIA driver is not installed."
+        )
+    secure_boot = probe.get("secure_boot")
+    if secure_boot is not None:
+        secure_boot = bool(secure_boot)
+        source.append("secure_boot_uefi")
+    return build_facts(
+        fill_names(devices),
+        nvidia_driver=nvidia_driver or nvidia_driver_from_cim(controllers),
+        cuda_driver_version=cuda,
+        secure_boot=secure_boot,
+        nvidia_smi=smi,
+        nvidia_smi_rc=smi_rc,
+        source=source,
+        warnings=warnings,
+    )

@@ -17,8 +17,11 @@ description:
     C(SecureBoot) EFI variable.
   - On macOS it reads C(system_profiler SPDisplaysDataType -json), C(sysctl), C(uname) and C(sw_vers) and reports
     whether the Metal (MPS) backend can work.
-  - On Windows the action plugin runs M(torchfleet.lab.win_gpu_facts) instead, which sets the same fact from
-    C(Win32_VideoController), C(nvidia-smi.exe) and C(Confirm-SecureBootUEFI).
+  - On Windows the action plugin reads C(Win32_VideoController) through CIM (C(Name), C(PNPDeviceID), C(AdapterRAM),
+    C(DriverVersion)), C(nvidia-smi.exe) when present and C(Confirm-SecureBootUEFI), with read-only commands run by
+    M(ansible.windows.win_command), and sets the same fact from them.
+  - Without C(nvidia-smi.exe) the NVIDIA driver version on Windows is derived from the Windows C(DriverVersion), for
+    example C(31.0.15.7652) is NVIDIA C(576.52).
   - Read-only. A host without a GPU, without a driver or with a broken driver is reported, never failed;
     problems such as C(nvidia-smi) failing after a driver update without a reboot come back as warnings.
 options:
@@ -26,13 +29,15 @@ options:
     description:
       - Directory under which C(sys/) and C(proc/) are read instead of C(/). Meant for tests against a recorded
         tree; commands such as C(nvidia-smi) still run on the host.
-      - Linux only; the action plugin leaves it out for Windows hosts.
+      - Linux only; ignored on Windows hosts.
     type: path
     default: /
   nvidia_smi:
     description:
       - Path to C(nvidia-smi). By default it is searched in E(PATH), C(/usr/local/nvidia/bin) and
         C(/usr/lib/wsl/lib).
+      - On Windows, the path to C(nvidia-smi.exe), with C(%VARIABLES%) expanded on the host. By default it is
+        searched in E(PATH), C(%SystemRoot%\System32) and C(%ProgramFiles%\NVIDIA Corporation\NVSMI).
       - A path that does not exist gives a warning and the facts that need no C(nvidia-smi).
     type: path
 extends_documentation_fragment:
@@ -42,7 +47,8 @@ extends_documentation_fragment:
 attributes:
   action:
     support: full
-    details: The action plugin runs M(torchfleet.lab.win_gpu_facts) on hosts whose shell is PowerShell.
+    details: On hosts whose shell is PowerShell the action plugin runs read-only commands with
+      M(ansible.windows.win_command) and interprets their output on the controller.
   async:
     support: none
   bypass_host_loop:
@@ -60,8 +66,12 @@ notes:
     virtual machine's display adapter, and NVIDIA NVSwitch bridges are left out.
   - The CUDA version comes from the C(nvidia-smi) header (C(CUDA Version) or, from R610, C(CUDA UMD Version));
     C(nvidia-smi --query-gpu) has no field for it.
-seealso:
-  - module: torchfleet.lab.win_gpu_facts
+  - On Windows C(AdapterRAM) is a 32-bit value that saturates on cards with 4 GiB or more; such sizes are left null
+    unless C(nvidia-smi.exe) reports them. C(kernel_module_loaded), C(kernel_module_flavor), C(nouveau_loaded) and
+    C(mps_available) are always null there, and C(class) of each device is null.
+  - On Windows C(secure_boot) is null on BIOS firmware and when the task is not elevated
+    (C(Confirm-SecureBootUEFI) needs administrator rights).
+  - On Windows the task fails only when C(powershell.exe) cannot run the probe or prints no answer.
 author:
   - torchfleet.lab contributors (!UNKNOWN)
 """
@@ -424,10 +434,7 @@ def gather_darwin(module):
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "sysfs_root": {"type": "path", "default": "/"},
-            "nvidia_smi": {"type": "path"},
-        },
+        argument_spec=_gpu.ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     system = platform.system()

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side helpers for action plugins that carry out a Python module's decisions on a Windows host.
 
-Ansible runs only PowerShell modules on Windows.  The conda_env and torch_info actions keep their logic in
+Ansible runs only PowerShell modules on Windows.  The conda_env, gpu_facts and torch_info actions keep their logic in
 module_utils (shared with the POSIX modules) and run each command with ``ansible.windows.win_command`` as an
 argument vector, which win_command escapes with the C runtime's rules: no shell, no ``conda activate``, no
 PowerShell execution policy involved.
@@ -91,8 +91,12 @@ class WindowsHost:
         with check_mode_as(self._action._task, False):
             return self._action._execute_module(module_name=name, module_args=args, task_vars=self._task_vars)
 
-    def run(self, argv, read_only=True):
-        """Run ``argv`` and return ``(rc, stdout, stderr)``; a command that cannot start gives rc != 0 and why."""
+    def run(self, argv, read_only=True, not_started_rc=None):
+        """Run ``argv`` and return ``(rc, stdout, stderr)``; a command that cannot start gives rc != 0 and why.
+
+        ``not_started_rc``: the rc to give for a command that cannot start, where the caller must tell that apart
+        from the program's own exit status (win_command gives the Windows error code, or 2).
+        """
         if self.check_mode and not read_only:
             raise RuntimeError(f"refusing to run a changing command in check mode: {argv!r}")
         argv = [str(a) for a in argv]
@@ -104,6 +108,8 @@ class WindowsHost:
         if rc is None or (result.get("failed") and "stdout" not in result):
             # win_command failed before the process ran (executable missing, access denied): its msg says why.
             rc = rc if rc not in (None, 0) else 2
+            if not_started_rc is not None:
+                rc = not_started_rc
             stderr = stderr or str(result.get("msg") or "win_command failed")
         return int(rc), stdout, stderr
 

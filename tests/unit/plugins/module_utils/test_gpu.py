@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import pytest
 from ansible_collections.torchfleet.lab.plugins.module_utils import _gpu
@@ -157,6 +159,12 @@ def test_parse_smi_csv_gives_surplus_commas_back_to_the_name():
     assert row["name"] == "Vendor GPU, rev 2"
     assert row["pci_slot"] == "0000:01:00.0"
     assert row["compute_capability"] == "8.6"
+
+
+def test_parse_smi_csv_numbers_that_are_no_integer_give_none():
+    # float() reads 'inf', int() then overflows; PowerShell's [int64] threw on it in the former Windows module.
+    (row,) = _gpu.parse_smi_csv("inf, GPU, 00000000:01:00.0, 0x220410DE, x, 550.54.14, GPU-x, 8.6\n")
+    assert (row["index"], row["memory_mib"]) == (None, None)
 
 
 def test_smi_query_command_asks_for_csv_without_units():
@@ -366,7 +374,7 @@ def test_mps_available(machine, brand, version, expected):
     assert _gpu.mps_available(machine, brand, version) is expected
 
 
-# --- Windows (mirrored in win_gpu_facts.ps1) -------------------------------------
+# --- Windows ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -379,6 +387,8 @@ def test_mps_available(machine, brand, version, expected):
         ("27.21.14.5671", "456.71"),
         ("31.0.15.521", "505.21"),  # fourth part without its leading zero
         ("31.0.101.4502", None),  # an Intel adapter's version
+        ("31.0.15.765\u00b2", None),  # str.isdigit() takes '²', int() does not
+        ("31.0.15.\u0667\u0666\u0665\u0662", None),  # Arabic-Indic digits: PowerShell's [0-9] took none
         ("31.0.9.1234", None),
         ("576.52", None),
         ("", None),
@@ -448,7 +458,7 @@ def test_nvidia_driver_from_cim(name, expected):
 
 
 def test_windows_laptop_end_to_end():
-    """The steps win_gpu_facts.ps1 takes, on a hybrid laptop with nvidia-smi.exe."""
+    """The steps windows_facts takes, on a hybrid laptop with nvidia-smi.exe."""
     devices = _gpu.devices_from_cim(fixture("cim_laptop_array.json"))
     devices = _gpu.merge_smi(devices, _gpu.parse_smi_csv(fixture("smi_windows_laptop.csv")))
     facts = _gpu.build_facts(
@@ -463,3 +473,72 @@ def test_windows_laptop_end_to_end():
     assert nvidia["memory_mib"] == 4096  # AdapterRAM saturated; nvidia-smi knows
     assert nvidia["compute_capability"] == "8.6"
     assert facts["devices"][0]["pci_slot"] is None
+
+
+def test_cuda_version_and_nvml_version_are_read_in_any_case():
+    # As PowerShell's case-insensitive -match read them in the former Windows module.
+    assert _gpu.parse_cuda_version("| cuda version: 12.4 |") == "12.4"
+    warning = _gpu.smi_failure_warning(18, "", "Failed to initialize NVML\nnvml library version: 535.161")
+    assert "(loaded kernel module unknown, user-space NVML 535.161)" in warning
+
+
+def _probe_override(argv):
+    """The nvidia_smi option as the probe script decodes it."""
+    match = re.search(r"FromBase64String\('([A-Za-z0-9+/=]*)'\)", argv[-1])
+    return base64.b64decode(match.group(1)).decode("utf-8")
+
+
+@pytest.mark.parametrize("override", [None, "", "D:\\Tools\\nvidia-smi.exe", 'C:\\It\'s "odd"\\%X%\\\u00e9.exe'])
+def test_windows_probe_command(override):
+    argv = _gpu.windows_probe_command(override)
+    assert argv[:6] == ["powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command"]
+    assert len(argv) == 7
+    assert _probe_override(argv) == (override or "")
+    # No double quote for powershell.exe's command line parsing to take, and plain ASCII.
+    assert '"' not in argv[-1] and argv[-1].isascii()
+    for prop in ("Name", "PNPDeviceID", "AdapterRAM", "DriverVersion"):
+        assert prop in argv[-1]
+
+
+@pytest.mark.parametrize(
+    ("rc", "stdout", "stderr", "msg"),
+    [
+        pytest.param(1, "", "Get-CimInstance : Access denied\r\n", "(rc 1): Get-CimInstance : Access denied", id="rc"),
+        pytest.param(0, "WARNING: x\r\n", "", "(rc 0): WARNING: x", id="not-json"),
+        pytest.param(0, "[]", "", "(rc 0): []", id="not-an-object"),
+        pytest.param(255, "", "", "(rc 255): no output", id="nothing"),
+    ],
+)
+def test_windows_probe_without_json_is_an_error(rc, stdout, stderr, msg):
+    with pytest.raises(_gpu.WindowsProbeError) as caught:
+        _gpu.windows_facts(lambda argv: (rc, stdout, stderr))
+    assert caught.value.msg == f"powershell.exe could not read the GPUs {msg}"
+    assert caught.value.result == {"rc": rc, "stdout": stdout, "stderr": stderr}
+
+
+def test_windows_facts_laptop_with_nvidia_smi():
+    """windows_facts with a fake ``run``; the action tests drive it through WindowsHost and win_command."""
+    controllers = json.loads(fixture("cim_laptop_array.json"))
+    probe = {"cim_ok": True, "cim_error": None, "controllers": controllers, "override": None,
+             "nvidia_smi": "C:\\Windows\\System32\\nvidia-smi.exe", "secure_boot": False}  # fmt: skip
+    smi = probe["nvidia_smi"]
+    answers = {
+        "powershell.exe": (0, json.dumps(probe), ""),
+        "--query-gpu=" + ",".join(_gpu.SMI_FIELDS): (0, fixture("smi_windows_laptop.csv"), ""),
+        None: (0, fixture("smi_header_550.txt"), ""),
+    }
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        return answers[argv[0] if argv[0] == "powershell.exe" else (argv[1] if len(argv) > 1 else None)]
+
+    facts = _gpu.windows_facts(run)
+    assert calls[1:] == [_gpu.smi_query_command(smi), [smi]]
+    assert set(facts) == FACT_KEYS
+    assert all(set(d) == DEVICE_KEYS for d in facts["devices"])
+    assert facts["devices"][1]["pci_slot"] == "0000:01:00.0" and facts["devices"][1]["memory_mib"] == 4096
+    assert facts["nvidia_driver"] == "551.86" and facts["cuda_driver_version"] == "12.4"
+    assert facts["secure_boot"] is False
+    assert facts["source"] == ["cim", "nvidia-smi", "secure_boot_uefi"]
+    assert facts["warnings"] == []

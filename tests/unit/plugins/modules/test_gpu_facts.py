@@ -436,14 +436,13 @@ def test_efi_secure_boot_variable_is_read_from_the_root(tmp_path):
     assert (tmp_path / "root" / SECURE_BOOT).read_bytes() == bytes([6, 0, 0, 0, 0])
 
 
-# --- the action plugin that picks the implementation ------------------------------
+# --- the action plugin on POSIX hosts (Windows: tests/unit/plugins/action/test_gpu_facts_action.py) ----------
 
 
 @pytest.mark.parametrize(
     ("shell_family", "module", "args"),
     [
         pytest.param("sh", "torchfleet.lab.gpu_facts", {"sysfs_root": "/srv/tree", "nvidia_smi": "/x"}, id="posix"),
-        pytest.param("powershell", "torchfleet.lab.win_gpu_facts", {"nvidia_smi": "/x"}, id="windows-drops-sysfs-root"),
     ],
 )
 def test_action_runs_the_implementation_for_the_shell(shell_family, module, args):
