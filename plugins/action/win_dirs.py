@@ -3,8 +3,10 @@
 """Create a role's directories on a Windows host; at system scope give what it creates a protected ACL.
 
 The decision (which directories are missing, which one on each path is the top of what gets created) is
-``plugins/module_utils/_windows_dirs.py``; this action reads the host with ``win_stat`` and carries the decision
-out with ``win_file``, ``win_acl`` and ``win_acl_inheritance``, in this order for each top directory:
+``plugins/module_utils/_windows_dirs.py``; this action reaches the host only through ``WindowsHost``
+(plugin_utils/_windows.py): it reads with ``stat`` (``win_stat``) and carries the decision out with ``make_dir``
+(``win_file``), ``grant`` (``win_acl``) and ``protect_acl`` (``win_acl_inheritance``), in this order for each top
+directory:
 
 1. ``win_file`` creates it (with C:\\ProgramData's inherited ACL, for a moment);
 2. ``win_acl`` adds Administrators and SYSTEM full control and Users read and execute as explicit entries that
@@ -16,7 +18,8 @@ out with ``win_file``, ``win_acl`` and ``win_acl_inheritance``, in this order fo
    never has an empty ACL in between;
 4. ``win_file`` creates the rest of the path, which inherits the three entries.
 
-A directory that exists is never changed.  Check mode reads only.
+A directory that exists is never changed.  Check mode reads only.  The action is Windows-only and changes the
+host, so it is an ``ActionBase`` (no Python module to run elsewhere) and fails on any other connection.
 """
 
 from __future__ import annotations
@@ -31,20 +34,18 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("path", "protect"))
     _supports_check_mode = True
 
-    def _win(self, module, args, check_mode=None):
-        with _windows.check_mode_as(self._task, check_mode):
-            return self._execute_module(module_name=module, module_args=args, task_vars=self._task_vars)
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # unused since Ansible 2.5
-        self._task_vars = task_vars or {}
         try:
             paths, protect = self._arguments()
-            decided = wd.plan(paths, self._existing(_probes(paths)), protect)
+            probes = _probes(paths)
+            # Read-only probes run with check mode lifted; the changing calls are made only outside check mode.
+            host = _windows.WindowsHost(self, task_vars or {})
+            decided = wd.plan(paths, _existing(host, probes), protect)
             result.update(created=decided["create"], protected=decided["protect"], changed=bool(decided["create"]))
-            if not self._task.check_mode and decided["create"]:
-                self._carry_out(decided)
+            if not host.check_mode and decided["create"]:
+                _carry_out(host, decided)
         except _Refused as exc:
             return {**result, "failed": True, "msg": str(exc)}
         return result
@@ -63,47 +64,6 @@ class ActionModule(ActionBase):
         except TypeError as exc:
             raise _Refused(f"torchfleet.lab.win_dirs: {exc}") from None
 
-    def _existing(self, probes):
-        """The probed paths that exist, each a directory (anything else there is refused)."""
-        existing = []
-        for path in probes:
-            # Read-only, so it also runs in check mode.
-            stat = self._win("ansible.windows.win_stat", {"path": path, "get_checksum": False}, check_mode=False)
-            if stat.get("failed"):
-                raise _Refused(f"Could not read {path}: {stat.get('msg', '')}")
-            info = stat.get("stat") or {}
-            if info.get("exists") and not info.get("isdir"):
-                raise _Refused(
-                    f"{path} exists and is not a directory; the role leaves it alone. Move it away, or "
-                    "choose another directory. Nothing was changed."
-                )
-            if info.get("exists"):
-                existing.append(path)
-        return existing
-
-    def _carry_out(self, decided):
-        """Run the steps in order; on a failure say which protected tops were left created but unprotected."""
-        created = set()
-        for module, args in _steps(decided):
-            done = self._win(module, args)
-            if done.get("failed"):
-                # A top created but not protected is not "created by this run" for the next one: say so now.
-                left = [top for top in decided["protect"] if wd.key(top) in created]
-                raise _Refused(
-                    f"{module} on {args['path']} failed: {done.get('msg', '')}. System scope needs an "
-                    "administrator connection."
-                    + (
-                        f" {', '.join(left)} was created but not protected, and the next run leaves an existing "
-                        "directory alone: remove it (it is empty unless another account wrote into it) and run again."
-                        if left
-                        else ""
-                    )
-                )
-            if module == "ansible.windows.win_file":
-                created.add(wd.key(args["path"]))
-            elif module == "ansible.windows.win_acl_inheritance":
-                created.discard(wd.key(args["path"]))
-
 
 class _Refused(Exception):
     """Why the task fails; the message is the task's ``msg``."""
@@ -116,26 +76,58 @@ def _probes(paths):
         raise _Refused(f"torchfleet.lab.win_dirs: {exc}") from None
 
 
+def _existing(host, probes):
+    """The probed paths that exist, each a directory (anything else there is refused)."""
+    existing = []
+    for path in probes:
+        try:
+            info = host.stat(path, strict=True)
+        except _windows.WindowsModuleError as exc:
+            raise _Refused(f"Could not read {path}: {exc.msg}") from None
+        if info.get("exists") and not info.get("isdir"):
+            raise _Refused(
+                f"{path} exists and is not a directory; the role leaves it alone. Move it away, or "
+                "choose another directory. Nothing was changed."
+            )
+        if info.get("exists"):
+            existing.append(path)
+    return existing
+
+
+def _carry_out(host, decided):
+    """Run the steps in order; on a failure say which protected tops were left created but unprotected."""
+    created = set()
+    for name, path, kwargs in _steps(decided):
+        try:
+            getattr(host, name)(path, **kwargs)
+        except _windows.WindowsModuleError as exc:
+            # A top created but not protected is not "created by this run" for the next one: say so now.
+            left = [top for top in decided["protect"] if wd.key(top) in created]
+            raise _Refused(
+                f"{exc}. System scope needs an administrator connection."
+                + (
+                    f" {', '.join(left)} was created but not protected, and the next run leaves an existing "
+                    "directory alone: remove it (it is empty unless another account wrote into it) and run again."
+                    if left
+                    else ""
+                )
+            ) from None
+        if name == "make_dir":
+            created.add(wd.key(path))
+        elif name == "protect_acl":
+            created.discard(wd.key(path))
+
+
 def _steps(decided):
-    """The (module, args) calls that create the directories, protecting each top one first (see above)."""
+    """The ``WindowsHost`` calls (method, path, options) that create the directories, each top one protected
+    first (see above)."""
     steps = []
     for top in decided["protect"]:
-        steps.append(("ansible.windows.win_file", {"path": top, "state": "directory"}))
+        steps.append(("make_dir", top, {}))
         steps.extend(
-            (
-                "ansible.windows.win_acl",
-                {
-                    "path": top,
-                    "user": ace["user"],
-                    "rights": ace["rights"],
-                    "type": "allow",
-                    "state": "present",
-                    "inherit": wd.INHERIT,
-                    "propagation": "None",
-                },
-            )
+            ("grant", top, {"user": ace["user"], "rights": ace["rights"], "inherit": wd.INHERIT, "propagation": "None"})
             for ace in wd.PROTECTED_ACL
         )
-        steps.append(("ansible.windows.win_acl_inheritance", {"path": top, "state": "absent", "reorganize": False}))
-    steps.extend(("ansible.windows.win_file", {"path": path, "state": "directory"}) for path in decided["create"])
+        steps.append(("protect_acl", top, {}))
+    steps.extend(("make_dir", path, {}) for path in decided["create"])
     return steps
