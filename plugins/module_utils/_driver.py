@@ -338,16 +338,11 @@ def choose_flavor(wanted: str, branch: int, generation: Dict[str, Any], notes: L
 # Agreement with the PyTorch build
 
 
-def pytorch_floor(
-    pytorch_version: Any, compute: Any, system: str, machine: str, gpu_compute_capabilities: Any = None
-) -> Optional[Dict[str, Any]]:
-    """The driver floors of the CUDA builds of that release (or of the asked cuXYZ build) on this platform.
-
-    ``min_driver``/``build``: the lowest toolkit minimum (Table 3), full compatibility.  ``minor_driver``/
-    ``minor_build``: the lowest driver that runs a build under minor-version compatibility (Table 2) with machine
-    code for these GPUs, by the same rule as the torch_build resolver (None when no build qualifies).
-    None when no check applies: no pytorch_version, a non-CUDA compute, or a release without CUDA builds here.
-    """
+def pytorch_release(pytorch_version: Any, compute: Any, system: str, known: Any = None) -> Optional[Dict[str, Any]]:
+    """``_torch_build.pytorch_release`` of the PyTorch the driver must run, or None when no check applies: no
+    pytorch_version (it belongs to pytorch_env, whose defaults gpu_driver does not see), a system without CUDA
+    builds (macOS), or a non-CUDA compute.  ``known`` (the torchfleet_pytorch_release fact) is reused when it was
+    made from the same string, so the version is not resolved again."""
     if pytorch_version in (None, "") or system not in ("Linux", "Windows"):
         return None
     if isinstance(pytorch_version, (int, float)) and not isinstance(pytorch_version, bool):
@@ -361,7 +356,34 @@ def pytorch_floor(
     if compute in ("cpu", "mps") or compute.startswith("rocm"):
         return None
     try:
-        cpu = _torch_build.resolve(pytorch_version, system, machine, compute="cpu")
+        return _torch_build.pytorch_release(pytorch_version, known)
+    except _torch_build.TorchBuildError as exc:
+        raise DriverPlanError(f"pytorch_version: {exc}") from exc
+
+
+# More than five arguments (ruff PLR0913): the PyTorch request, the host, and the release already resolved.
+def pytorch_floor(  # noqa: PLR0913
+    pytorch_version: Any,
+    compute: Any,
+    system: str,
+    machine: str,
+    gpu_compute_capabilities: Any = None,
+    known: Any = None,
+) -> Optional[Dict[str, Any]]:
+    """The driver floors of the CUDA builds of that release (or of the asked cuXYZ build) on this platform.
+
+    ``min_driver``/``build``: the lowest toolkit minimum (Table 3), full compatibility.  ``minor_driver``/
+    ``minor_build``: the lowest driver that runs a build under minor-version compatibility (Table 2) with machine
+    code for these GPUs, by the same rule as the torch_build resolver (None when no build qualifies).
+    None when no check applies (see :func:`pytorch_release`, which ``known`` is passed to) or the release has no
+    CUDA build here.
+    """
+    release = pytorch_release(pytorch_version, compute, system, known)
+    if release is None:
+        return None
+    compute = str(compute or "auto").strip().lower()
+    try:
+        cpu = _torch_build.resolve(release["version"], system, machine, compute="cpu")
         gpus = _torch_build.parse_compute_capabilities(gpu_compute_capabilities)
     except _torch_build.TorchBuildError as exc:
         raise DriverPlanError(f"pytorch_version: {exc}") from exc
@@ -539,7 +561,9 @@ class PlanInputs:
     """One host's facts and the role's variables, without their ``gpu_driver_`` prefix.
 
     ``mirror_url`` is ``torchfleet_mirror_url``; ``pytorch_version`` and ``pytorch_compute`` are the PyTorch
-    build the driver must run.  The fields after ``facts`` are the options of the ``driver_plan`` filter.
+    build the driver must run, and ``pytorch_release`` the torchfleet_pytorch_release fact when the host has one
+    (reused rather than resolving ``pytorch_version`` again).  The fields after ``facts`` are the options of the
+    ``driver_plan`` filter.
     """
 
     facts: Dict[str, Any]
@@ -550,6 +574,7 @@ class PlanInputs:
     build_module: str = "auto"
     pytorch_version: Any = None
     pytorch_compute: Any = "auto"
+    pytorch_release: Any = None
     cuda_keyring_sha256: str = ""
     debian_mirror: str = "http://deb.debian.org/debian"
     mok_key: str = ""
@@ -580,6 +605,19 @@ class _Host:
     # torchfleet_mirror_url split into its URL without credentials and those credentials.
     mirror: Dict[str, str] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
+    # The PyTorch release the driver was checked against, when a check applied (the torchfleet_pytorch_release fact).
+    pytorch_release: Optional[Dict[str, Any]] = None
+
+    def floor_for_pytorch(self, system: str, machine: str) -> Optional[Dict[str, Any]]:
+        """:func:`pytorch_floor` for this host; the release is resolved (or the fact reused) once, and kept."""
+        inputs = self.inputs
+        self.pytorch_release = pytorch_release(
+            inputs.pytorch_version, inputs.pytorch_compute, system, inputs.pytorch_release
+        )
+        return pytorch_floor(
+            inputs.pytorch_version, inputs.pytorch_compute, system, machine, self.compute_capabilities(),
+            known=self.pytorch_release,
+        )  # fmt: skip
 
     @property
     def facts(self) -> Dict[str, Any]:
@@ -692,9 +730,7 @@ def _check_linux_supported(host: _Host) -> None:
 def _choose_driver(host: _Host) -> Dict[str, Any]:
     """Source, branch and kernel-module flavour, checked against the GPUs and the requested PyTorch."""
     inputs = host.inputs
-    floor = pytorch_floor(
-        inputs.pytorch_version, inputs.pytorch_compute, "Linux", host.machine, host.compute_capabilities()
-    )
+    floor = host.floor_for_pytorch("Linux", host.machine)
     floor_branch = int(floor["min_driver"].split(".")[0]) if floor else 0
     if host.generation.get("newer"):
         floor_branch = max(floor_branch, 536)  # not in driver 535's supported-GPU list: a newer branch
@@ -755,6 +791,7 @@ def _linux_result(host: _Host, driver: Dict[str, Any], module: Dict[str, bool]) 
             "user": persistenced_user(host.distribution, driver["source"]),
         },
         "pytorch": driver["pytorch"],
+        "pytorch_release": host.pytorch_release,
         "notes": host.notes,
     }
 
@@ -1088,9 +1125,7 @@ def _windows_plan(host: _Host) -> Dict[str, Any]:
     version = _windows_version(inputs.windows_version, host.wanted_branch)
     branch = branch_of(version)
     check_branch_for_gpu(branch, host.generation)
-    floor = pytorch_floor(
-        inputs.pytorch_version, inputs.pytorch_compute, "Windows", "AMD64", host.compute_capabilities()
-    )
+    floor = host.floor_for_pytorch("Windows", "AMD64")
     check_branch_for_pytorch(branch, floor, "Windows", host.notes)
     installer = _windows_installer(host, version)
     installed = host.gpu.get("nvidia_driver")
@@ -1106,6 +1141,7 @@ def _windows_plan(host: _Host) -> Dict[str, Any]:
         "installed": installed,
         "installer": installer,
         "secure_boot": host.gpu.get("secure_boot") is True,
+        "pytorch_release": host.pytorch_release,
         "notes": host.notes,
     }
 

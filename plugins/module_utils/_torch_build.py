@@ -3,8 +3,8 @@
 """Choose the PyTorch build for a host: version, companions, compute build, index, Python, conda.
 
 Private to torchfleet.lab.  Standard library only and Python 3.8 syntax, because modules ship it to
-managed hosts; the ``torch_build`` filter is a thin wrapper around :func:`resolve`.  The facts come from
-``_torch_matrix`` (sources cited there).
+managed hosts; the ``torch_build`` filter is a thin wrapper around :func:`resolve`, the ``pytorch_release``
+filter one around :func:`pytorch_release`.  The facts come from ``_torch_matrix`` (sources cited there).
 
 Choices made here, beyond the data:
 - ``python`` omitted: the newest Python the release supports as stable.  Pythons that the release's
@@ -25,6 +25,7 @@ Choices made here, beyond the data:
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,10 @@ def cuda_of(build):
 _cuda_of = cuda_of  # the name this module and its tests use; other modules call cuda_of
 
 
-def _norm_version(version):
+def exact_release(version):
+    """The release (X.Y.Z) that ``pytorch_version`` names: '' or 'latest' the newest in the data, X.Y its newest
+    patch.  TorchBuildError, saying what to write instead, for a number (YAML's 2.10 is 2.1), another form, or a
+    release outside the data."""
     versions = _sorted_versions()
     if isinstance(version, float):
         raise TorchBuildError(
@@ -114,6 +118,27 @@ def _norm_version(version):
         f"PyTorch {text} is not in the compatibility data, which covers {_range_text(versions)}; pick one of "
         f"those releases (or 'latest'), or update the collection if {text} is newer"
     )
+
+
+def _reusable(version, known):
+    """Whether ``known`` is a :func:`pytorch_release` answer for this very string (a number never is)."""
+    return (
+        isinstance(version, str)
+        and isinstance(known, Mapping)
+        and known.get("requested") == version
+        and known.get("version") in RELEASES
+    )
+
+
+def pytorch_release(version, known=None):
+    """``{"requested": version as given, as a string, "version": its exact release}``.
+
+    ``known`` is an earlier answer (the ``torchfleet_pytorch_release`` fact): returned unchanged, without resolving
+    again, when it was made from the same string, so each host resolves ``pytorch_version`` once.
+    """
+    if _reusable(version, known):
+        return known
+    return {"requested": "" if version is None else str(version), "version": exact_release(version)}
 
 
 def _norm_system(system):
@@ -357,7 +382,7 @@ def _minor_version_check(host, build, driver, gpus):
 def minor_version_floor(version, system, machine, build, gpu_compute_capabilities=None):
     """(driver, None) with the lowest driver that runs ``build`` under minor-version compatibility on this host
     (its GPUs checked as the resolver checks them), or (None, why not).  gpu_driver's floor check uses it."""
-    host = _Host(_norm_version(version), _norm_system(system), _norm_machine(_norm_system(system), machine))
+    host = _Host(exact_release(version), _norm_system(system), _norm_machine(_norm_system(system), machine))
     floor = minor_compat_driver(_cuda_of(build), host.system)
     if floor is None:
         return None, f"CUDA {_cuda_of(build)} has no minor-version compatibility floor in the data"
@@ -632,7 +657,7 @@ def resolve(version, system, machine, **options):
 def resolve_request(request):
     """:func:`resolve` of one :class:`BuildRequest`."""
     version, system, machine, python = request.version, request.system, request.machine, request.python
-    version = _norm_version(version)
+    version = exact_release(version)
     system = _norm_system(system)
     host = _Host(version, system, _norm_machine(system, machine))
     release, machine, platform = host.release, host.machine, host.platform

@@ -49,6 +49,7 @@ EXTRA_KNOWN_NAMES = (
     "torchfleet_torch",  # the pytorch_env role's fact
     "torchfleet_conda",  # the miniconda role's fact
     "torchfleet_gpu_driver",  # the gpu_driver role's fact
+    "torchfleet_pytorch_release",  # the release pytorch_version names (gpu_driver or pytorch_env sets it)
     "torchfleet_expect_mps",  # the macos molecule scenario's verify (docs/windows-macos.md)
 )
 

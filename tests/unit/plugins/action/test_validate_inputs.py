@@ -129,8 +129,8 @@ def test_known_names_hold_every_spec_option_and_the_published_facts():
     for role in _validate.ROLE_RULES:
         spec = yaml.safe_load((REPO_ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
         assert set(spec["argument_specs"]["main"]["options"]) <= known
-    # set_fact (torchfleet_conda, torchfleet_torch, torchfleet_gpu_driver) and the names of EXTRA_KNOWN_NAMES.
-    assert {"torchfleet_conda", "torchfleet_torch", "torchfleet_gpu_driver",
+    # set_fact (torchfleet_conda, torchfleet_torch, torchfleet_gpu_driver, ...) and the names of EXTRA_KNOWN_NAMES.
+    assert {"torchfleet_conda", "torchfleet_torch", "torchfleet_gpu_driver", "torchfleet_pytorch_release",
             "torchfleet_gpu", "torchfleet_hosts", "torchfleet_strict_vars"} <= known  # fmt: skip
 
 
