@@ -712,10 +712,14 @@ def parse_windows_probe(rc: int, stdout: str, stderr: str) -> Dict[str, Any]:
     raise WindowsProbeError(f"powershell.exe could not read the GPUs (rc {rc}): {first}", rc, stdout, stderr)
 
 
-def _windows_nvidia_smi(run, smi, devices, source, warnings):
-    """Query nvidia-smi.exe as on Linux: the legacy field list on old drivers, the CUDA version from the header.
+# More than five arguments (ruff PLR0913): the runner, nvidia-smi, the devices and the fact's lists it adds to.
+def nvidia_smi_readings(run, smi, devices, source, warnings, loaded_version=None):  # noqa: PLR0913
+    """What nvidia-smi adds, on Linux and Windows alike: the CSV query (the legacy field list on old drivers), the
+    devices merged with its rows, the driver, and the CUDA version from its header.
 
-    Returns (devices, nvidia driver, CUDA version, rc of the query).
+    ``run(argv)`` returns ``(rc, stdout, stderr)`` (AnsibleModule.run_command, or the Windows action's runner);
+    ``loaded_version`` is the loaded kernel module's version, which Windows does not show. Returns (devices,
+    nvidia driver, CUDA version, rc of the query); a failed query adds its warning and leaves the devices as given.
     """
     fields = SMI_FIELDS
     rc, out, err = run(smi_query_command(smi, fields))
@@ -723,8 +727,7 @@ def _windows_nvidia_smi(run, smi, devices, source, warnings):
         fields = SMI_FIELDS_LEGACY
         rc, out, err = run(smi_query_command(smi, fields))
     if rc != 0:
-        # Windows shows no loaded kernel module version to compare with NVML's.
-        warnings.append(smi_failure_warning(rc, out, err))
+        warnings.append(smi_failure_warning(rc, out, err, loaded_version))
         return devices, None, None, rc
     source.append("nvidia-smi")
     rows = parse_smi_csv(out, fields)
@@ -757,7 +760,7 @@ def windows_facts(run, nvidia_smi: Optional[str] = None) -> Dict[str, Any]:
         )
     nvidia_driver = cuda = smi_rc = None
     if smi:
-        devices, nvidia_driver, cuda, smi_rc = _windows_nvidia_smi(run, smi, devices, source, warnings)
+        devices, nvidia_driver, cuda, smi_rc = nvidia_smi_readings(run, smi, devices, source, warnings)
     elif any(dev["vendor"] == "nvidia" for dev in devices):
         warnings.append(
             "An NVIDIA GPU is present but nvidia-smi.exe was not found: the NVIDIA driver is not installed."

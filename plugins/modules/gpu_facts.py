@@ -277,17 +277,6 @@ def find_nvidia_smi(module, warnings):
     return module.get_bin_path("nvidia-smi", opt_dirs=NVIDIA_SMI_DIRS)
 
 
-def query_nvidia_smi(module, smi):
-    """Run the CSV query (retrying without compute_cap on old drivers). Returns (rc, rows, out, err)."""
-    fields = _gpu.SMI_FIELDS
-    rc, out, err = module.run_command(_gpu.smi_query_command(smi, fields))
-    if _gpu.smi_should_retry_legacy(rc, out, err):
-        fields = _gpu.SMI_FIELDS_LEGACY
-        rc, out, err = module.run_command(_gpu.smi_query_command(smi, fields))
-    rows = _gpu.parse_smi_csv(out, fields) if rc == 0 else []
-    return rc, rows, out, err
-
-
 def _linux_devices(root, source, warnings):
     """The PCI display devices sysfs lists (none when sysfs is missing: then only nvidia-smi knows them)."""
     devices = read_sysfs_devices(root)
@@ -323,17 +312,9 @@ def _smi_readings(module, devices, kernel, source, warnings):
     smi = find_nvidia_smi(module, warnings)
     found = {"nvidia_smi": smi, "nvidia_smi_rc": None, "nvidia_driver": None, "cuda_driver_version": None}
     if smi:
-        smi_rc, rows, out, err = query_nvidia_smi(module, smi)
-        found["nvidia_smi_rc"] = smi_rc
-        if smi_rc == 0:
-            source.append("nvidia-smi")
-            devices = _gpu.merge_smi(devices, rows)
-            found["nvidia_driver"] = next((r["driver_version"] for r in rows if r["driver_version"]), None)
-            header_rc, header, _err = module.run_command([smi])
-            if header_rc == 0:
-                found["cuda_driver_version"] = _gpu.parse_cuda_version(header)
-        else:
-            warnings.append(_gpu.smi_failure_warning(smi_rc, out, err, kernel["loaded_version"]))
+        devices, found["nvidia_driver"], found["cuda_driver_version"], found["nvidia_smi_rc"] = (
+            _gpu.nvidia_smi_readings(module.run_command, smi, devices, source, warnings, kernel["loaded_version"])
+        )
     elif any(d["vendor"] == "nvidia" for d in devices):
         if kernel["kernel_module_loaded"]:
             warnings.append(
