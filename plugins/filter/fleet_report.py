@@ -82,7 +82,7 @@ def _markdown(entries, title):
         lines += [f"## {entry.get('host')}", ""]
         rows = _rows(entry)
         if not rows:
-            lines += ["No results.", ""]
+            lines += [MISSING if entry.get("missing") else "No results.", ""]
             continue
         lines.append("| " + " | ".join(COLUMNS) + " |")
         lines.append("|" + "---|" * len(COLUMNS))
@@ -145,7 +145,11 @@ def _html(entries, title):
         out.append(f'<section class="host" data-host="{esc(host)}"><h2>{esc(host)}</h2>')
         rows = _rows(entry)
         if not rows:
-            out.append("<p>No results.</p></section>")
+            missing = entry.get("missing")
+            out.append(
+                f'<p class="{"missing" if missing else "empty"}">{esc(MISSING if missing else "No results.")}</p>'
+            )
+            out.append("</section>")
             continue
         out.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in COLUMNS) + "</tr>")
         for row in rows:
@@ -159,11 +163,29 @@ def _html(entries, title):
     return "\n".join(out) + "\n"
 
 
-def fleet_report(entries, report_format="markdown", title="Fleet training report"):
+MISSING = (
+    "No results: the host failed or could not be reached before its results were gathered (the run's output says "
+    "why; so does the torchfleet.lab.fleet_summary callback)."
+)
+
+
+def _with_missing(entries, hosts):
+    """Every host of ``hosts`` gets a section: those without an entry first, marked as missing."""
+    if hosts is None:
+        return list(entries)
+    if not isinstance(hosts, (list, tuple)) or not all(isinstance(h, str) for h in hosts):
+        raise AnsibleFilterError(f"fleet_report: hosts must be a list of host names, not {hosts!r}")
+    present = {str(e["host"]) for e in entries}
+    missing = [{"host": h, "missing": True} for h in dict.fromkeys(hosts) if h not in present]
+    return missing + list(entries)
+
+
+def fleet_report(entries, report_format="markdown", title="Fleet training report", hosts=None):
     if report_format not in FORMATS:
         raise AnsibleFilterError(f"fleet_report: format must be one of {', '.join(FORMATS)}, not {report_format!r}")
     if not isinstance(entries, (list, tuple)) or not all(isinstance(e, dict) and "host" in e for e in entries):
         raise AnsibleFilterError("fleet_report: expects a list of dicts with at least a 'host' key")
+    entries = _with_missing(entries, hosts)
     try:
         return _markdown(entries, title) if report_format == "markdown" else _html(entries, title)
     except (TypeError, ValueError, KeyError) as exc:

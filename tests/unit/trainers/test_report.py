@@ -112,6 +112,25 @@ def test_a_host_without_results_says_so():
     assert "## h9\n\nNo results." in fr.fleet_report([{"host": "h9"}], "markdown")
 
 
+def test_every_targeted_host_has_a_section_the_missing_ones_first():
+    # issue 16: a host that failed before its results were gathered used to be left out of the report.
+    fleet = [{"host": "h1", "runs": {"linear_regression": _linear()}}]
+    text = fr.fleet_report(fleet, "markdown", hosts=["h1", "h2", "h2"])
+    assert [line for line in text.splitlines() if line.startswith("## ")] == ["## h2", "## h1"]
+    assert f"## h2\n\n{fr.MISSING}\n" in text
+    page = fr.fleet_report(fleet, "html", hosts=["h1", "h2"])
+    assert page.index('data-host="h2"') < page.index('data-host="h1"')
+    assert '<p class="missing">No results: the host failed' in page
+    # Without hosts, only the entries' hosts are reported, as before.
+    assert "## h2" not in fr.fleet_report(fleet, "markdown")
+
+
+@pytest.mark.parametrize("hosts", ["h1", [1], {"h1": 1}])
+def test_bad_hosts_raise_a_filter_error(hosts):
+    with pytest.raises(AnsibleFilterError, match="hosts must be a list of host names"):
+        fr.fleet_report([], "markdown", hosts=hosts)
+
+
 @pytest.mark.parametrize(("entries", "fmt"), [(_fleet(), "pdf"), ("nope", "markdown"), ([{"x": 1}], "html")])
 def test_bad_input_raises_a_filter_error(entries, fmt):
     with pytest.raises(AnsibleFilterError):
