@@ -167,6 +167,14 @@ test: lab ## Everything CI runs (the faults scenario beside the rest)
 demo: venv ## The main job on a throwaway local lab of Debian 12 containers, ending with a table per host
 	tests/harness/demo.sh
 
+.PHONY: scale
+scale: venv ## site.yml on 8 lab hosts, one with its mirror route cut, then fixed; 8-host/1-host time (build/scale)
+	tests/harness/scale.sh
+
+.PHONY: scale-clean
+scale-clean: ## Remove the scale test's hosts, networks and mirror server
+	tests/harness/scale.sh clean
+
 .PHONY: demo-clean
 demo-clean: ## Remove the demo lab
 	tests/harness/demo.sh clean
