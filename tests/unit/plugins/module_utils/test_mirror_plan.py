@@ -33,8 +33,8 @@ BASE = {
 TORCH_WHEEL = "whl/cpu/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
 
 
-def host(name="h1", gpu=None, glibc="2.36", facts=LINUX, **settings):
-    return mp.resolve_host(name, facts, gpu or {}, glibc, dict(BASE, **settings))
+def host(name="h1", gpu=None, glibc="2.36", facts=None, **settings):
+    return mp.resolve_host(name, facts or LINUX, gpu or {}, glibc, dict(BASE, **settings))
 
 
 def test_mirror_paths_are_the_urls_the_client_roles_build():
