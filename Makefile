@@ -139,6 +139,10 @@ molecule-all: lab scenarios ## Every CI scenario, one after the other (faults la
 scenarios:
 	@for s in $(CI_SCENARIOS); do echo "== molecule scenario $$s"; molecule test -s $$s; done
 
+.PHONY: mirror-lab
+mirror-lab: lab ## Build and serve a mirror with playbooks/mirror.yml in containers, twice, and provision an air-gapped client from it
+	tests/harness/mirror_lab.sh
+
 .PHONY: faults
 faults: lab ## Inject faults on purpose (molecule faults) and write docs/faults.md from what they did
 	TORCHFLEET_WRITE_FAULTS_DOC=1 molecule test -s faults

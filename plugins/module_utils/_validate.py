@@ -548,6 +548,34 @@ def _dirs(func, **fixed):
     return _rule(check_list, item=lambda n, v, **ctx: func(n, v, **dict(ctx, **fixed)))
 
 
+def check_url_plain(name, value, **ctx):
+    """A URL (:func:`check_url`) without ``user:password@``: the mirror role hands it to pip on the controller's
+    command line, which every local user can read (proc(5), /proc/PID/cmdline); pip reads a ``~/.netrc``
+    instead (docs/pytorch-indexes.md)."""
+    problems = check_url(name, value, **ctx)
+    if not problems and redact_url(value) != value:
+        problems = [
+            _msg(name, value, "holds credentials", "remove them from the URL and put them in the controller's ~/.netrc "
+                 "(machine HOST login USER password PASSWORD), which pip reads", secret=True)
+        ]  # fmt: skip
+    return problems
+
+
+# A path inside the mirror (whl/cpu/torch-...whl, miniconda/<file>): relative, no '.' or '..' parts.
+_MIRROR_PATH_RE = r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$"
+
+
+def check_mirror_files(name, value, **ctx):
+    """``mirror_local_files``: mirror paths (relative, letters, digits and ``. _ + -``) to controller files."""
+    del ctx  # controller paths: POSIX whatever the mirror host runs
+    problems = check_mapping(name, value, item=lambda n, v, **c: check_path(n, v, kind="file", optional=False))
+    for key in value if isinstance(value, dict) else {}:
+        if _is_str(key) and not re.match(_MIRROR_PATH_RE, key):
+            advice = "give it as the mirror lays it out, e.g. whl/cpu/<wheel file> or mnist/<file>"
+            problems.append(_msg(f"{name} key", key, "is not a path inside the mirror", advice))
+    return problems
+
+
 _BOOL = _rule(check_bool)
 _MIRROR = _rule(check_url, strict=True)
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -707,6 +735,37 @@ ROLE_RULES = {
         "trainers_report": _BOOL,
         "trainers_report_dir": _rule(check_path, kind="controller"),
     },
+}
+
+
+def _posix(func, **fixed):
+    """A rule for a path on the mirror host or the controller, POSIX whatever ``windows`` says."""
+
+    def run(name, value, windows=False):
+        del windows
+        return func(name, value, **fixed)
+
+    run.__doc__ = func.__doc__
+    return run
+
+
+ROLE_RULES["mirror"] = {
+    "mirror_fleet_hosts": _rule(
+        check_list, item=lambda n, v, **c: check_text(n, v, pattern=r"^[^\s,]+$", hint="give an inventory name")
+    ),
+    "mirror_root": _posix(check_path, optional=False, shell_safe=True),
+    "mirror_keep_releases": _rule(check_int, minimum=0, maximum=100),
+    "mirror_port": _rule(check_port),
+    "mirror_cache_dir": _posix(check_path, kind="controller"),
+    "mirror_local_files": _rule(check_mirror_files),
+    "mirror_check_local_sums": _BOOL,
+    "mirror_mnist": _BOOL,
+    "mirror_pypi_requirements": _rule(check_requirements),
+    "mirror_torch_index_url": _rule(check_url_plain, optional=False),
+    "mirror_pypi_url": _rule(check_url_plain, optional=False),
+    "mirror_pip_python": _posix(check_path, kind="file"),
+    "mirror_download_timeout": _rule(check_int, minimum=1),
+    "mirror_download_retries": _rule(check_int, minimum=1, maximum=100),
 }
 COMMON_RULES = {
     "torchfleet_mirror_url": _MIRROR,

@@ -44,6 +44,14 @@ EXPECTED = {
         "Darwin": "setup-Darwin.yml",
         "Windows": "setup-Windows.yml",
     },
+    # The mirror host runs Debian or a RedHat-family Linux; preflight refuses the others.
+    ("mirror", "setup.yml"): {
+        "Debian": "setup-Debian.yml",
+        "RedHat": "setup-RedHat.yml",
+        "Suse": NONE,
+        "Darwin": NONE,
+        "Windows": NONE,
+    },
     ("miniconda", "setup.yml"): {
         "Debian": "setup-Linux.yml",
         "RedHat": "setup-Linux.yml",
@@ -172,7 +180,7 @@ def test_every_os_include_uses_the_one_lookup():
         ], where
         assert lookup["paths"] == ["{{ role_path }}/tasks"], where
         seen.add(role)
-    assert seen == {"gpu_driver", "miniconda", "pytorch_env", "trainers"}
+    assert seen == {"gpu_driver", "miniconda", "mirror", "pytorch_env", "trainers"}
 
 
 def test_every_include_chosen_by_os_has_expectations():
