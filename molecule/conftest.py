@@ -18,8 +18,10 @@ import testinfra
 def molecule_host():
     """A function: the testinfra host NAME, reached as molecule's inventory says (connection and user).
 
-    testinfra's ``ansible://`` backend hands only ssh, local, docker and lxc hosts to a native backend; for any other
-    connection (podman, which every lab scenario uses) it runs each command as an ad-hoc ansible task
+    testinfra's ``ansible://`` backend hands only ssh, local, docker and lxc hosts to a native backend (``fleet``'s
+    SSH hosts go to its ssh backend, with the inventory's user, key and ``ansible_ssh_common_args`` and the
+    ``ssh_args`` of molecule's ansible.cfg); for any other connection (podman, which the other lab scenarios use)
+    it runs each command as an ad-hoc ansible task
     (testinfra/utils/ansible_runner.py, ``get_ansible_host``), about 3 s of CPU each on this lab. A podman host is
     therefore reached with testinfra's own ``podman://`` backend, which runs ``podman exec [-u USER]``, as the
     inventory's ``ansible_user`` and ``ansible_connection: podman`` would (ansible's podman connection also runs

@@ -27,14 +27,17 @@ VARIANT=minbase
 #   ca-certificates           HTTPS downloads when a host is online (the `online` scenario)
 #   tar gzip bzip2 xz-utils unzip  unarchive and installers
 #   procps iproute2 kmod pciutils  facts and gpu_facts probes (ps, ip, lsmod, lspci)
+#   openssh-server            the demo and the fleet scenario reach hosts over SSH (tests/harness/lab_ssh.sh)
 PACKAGES=(
   python3 python3-apt python3-venv python3-yaml
   sudo acl ca-certificates
   tar gzip bzip2 xz-utils unzip
   procps iproute2 kmod pciutils
+  openssh-server
 )
 # Bump when the steps below change in a way the package list does not show.
-RECIPE_REV=1
+# 2: the SSH host keys openssh-server's postinst made are removed (each container makes its own).
+RECIPE_REV=2
 LABEL=org.torchfleet.lab.recipe
 
 log() { printf 'image: %s\n' "$*"; }
@@ -91,6 +94,9 @@ build_rootfs() {
   log "debootstrap done in $((SECONDS - started)) s"
   # Package caches only make the image larger; hosts run `apt-get update` before installing.
   rm -rf "$build"/var/cache/apt/archives/*.deb "$build"/var/cache/apt/*.bin "$build"/var/lib/apt/lists/*
+  # openssh-server's postinst generated host keys in the root file system: every container of the image would
+  # share them. Each host makes its own when its sshd is first started (tests/harness/lab_ssh.sh).
+  rm -f "$build"/etc/ssh/ssh_host_*_key "$build"/etc/ssh/ssh_host_*_key.pub
   tar --numeric-owner -C "$build" -cf "$tarball.part" .
   mv "$tarball.part" "$tarball"
   remove_tree "$build"

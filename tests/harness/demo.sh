@@ -5,13 +5,23 @@
 # demo-uv gets a uv environment at user scope for the unprivileged login "student". Both take every
 # download from the lab mirror on 127.0.0.1 (see tests/harness/README.md for what stands in for what),
 # then playbooks/verify.yml checks them and prints a table. `make demo-clean` removes the lab.
+#
+# Ansible reaches them as users reach lab machines: over SSH with a key made for this lab, as "labadmin" with
+# sudo on demo-conda and as "student" (no sudo) on demo-uv, host keys checked against the lab's own
+# known_hosts, with the settings of docs/ansible.cfg. The containers share the host's network, as before, so
+# they reach the mirror on loopback; each runs sshd as PID 1 on a loopback port of its own
+# (TORCHFLEET_DEMO_SSH_PORT and the next one, default 2221 and 2222).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 eval "$("$HERE/lab.sh" env)"
 DEMO_DIR=$TORCHFLEET_LAB_CACHE/demo
+SSH_DIR=$DEMO_DIR/ssh
 HOSTS=(demo-conda demo-uv)
+SSH_PORT=${TORCHFLEET_DEMO_SSH_PORT:-2221}
+declare -A PORTS=([demo-conda]=$SSH_PORT [demo-uv]=$((SSH_PORT + 1)))
+declare -A LOGINS=([demo-conda]=labadmin [demo-uv]=student)
 
 clean() {
   for host in "${HOSTS[@]}"; do
@@ -30,16 +40,31 @@ fi
 "$HERE/lab.sh" up
 mkdir -p "$DEMO_DIR"
 for host in "${HOSTS[@]}"; do
-  if ! podman container exists "$host"; then
-    podman run -d --name "$host" --hostname "$host" --network host "$TORCHFLEET_LAB_IMAGE" sleep infinity >/dev/null
+  sshd=$("$HERE/lab_ssh.sh" sshd-command "${PORTS[$host]}" 127.0.0.1)
+  # A container of an older demo (another command, another port) is replaced.
+  if podman container exists "$host" &&
+    [[ $(podman container inspect --format '{{ join .Config.Cmd " " }}' "$host") != "bash -c $sshd" ]]; then
+    podman rm -f -t 0 "$host" >/dev/null
   fi
+  if ! podman container exists "$host"; then
+    # Cached facts of a removed container would describe another host.
+    rm -rf "$DEMO_DIR/facts"
+    # --add-host: sudo looks the host name up, and the host's /etc/hosts does not have it.
+    podman run -d --name "$host" --hostname "$host" --add-host "$host:127.0.0.1" --network host \
+      "$TORCHFLEET_LAB_IMAGE" bash -c "$sshd" >/dev/null
+  fi
+  podman start "$host" >/dev/null
 done
-podman exec demo-uv sh -c 'id student >/dev/null 2>&1 || useradd -m -s /bin/bash student'
+"$HERE/lab_ssh.sh" host "$SSH_DIR" demo-conda labadmin 127.0.0.1 "${PORTS[demo-conda]}" --sudo >/dev/null
+"$HERE/lab_ssh.sh" host "$SSH_DIR" demo-uv student 127.0.0.1 "${PORTS[demo-uv]}" >/dev/null
 
 cat > "$DEMO_DIR/inventory.yml" <<INV
 all:
   vars:
-    ansible_connection: containers.podman.podman
+    ansible_connection: ssh
+    ansible_ssh_private_key_file: $SSH_DIR/id_ed25519
+    # Each host's address and port, its known_hosts entry and StrictHostKeyChecking yes (lab_ssh.sh).
+    ansible_ssh_common_args: -F $SSH_DIR/config
     ansible_python_interpreter: auto_silent
     torchfleet_mirror_url: $TORCHFLEET_MIRROR_URL
     pytorch_version: "$TORCHFLEET_TORCH_VERSION"
@@ -47,10 +72,11 @@ all:
     pytorch_env_packages: [torch]
   hosts:
     demo-conda:
+      ansible_user: ${LOGINS[demo-conda]}
       miniconda_version: $TORCHFLEET_MINICONDA_VERSION
       miniconda_accept_anaconda_tos: true
     demo-uv:
-      ansible_user: student
+      ansible_user: ${LOGINS[demo-uv]}
       pytorch_env_manager: uv
       pytorch_env_scope: user
       pytorch_env_uv_version: $TORCHFLEET_UV_VERSION
@@ -62,9 +88,12 @@ demo: what stands in for the internet here
   - Miniconda installer  -> the conda stand-in, a TEST DOUBLE with Miniconda's interface ($TORCHFLEET_MIRROR_URL/miniconda/)
   - download.pytorch.org -> the real CPU torch $TORCHFLEET_TORCH_VERSION wheel and its dependencies ($TORCHFLEET_MIRROR_URL/whl/cpu/)
   - uv's GitHub release  -> uv $TORCHFLEET_UV_VERSION repackaged from its PyPI wheel ($TORCHFLEET_MIRROR_URL/uv/)
-  - lab machines         -> podman containers of Debian 12 (${HOSTS[*]})
+  - lab machines         -> podman containers of Debian 12 (${HOSTS[*]}), reached over SSH on 127.0.0.1:${PORTS[demo-conda]} and :${PORTS[demo-uv]}
 MSG
 
+# docs/ansible.cfg, as users are told to use it, with the fact cache in the demo's directory.
+export ANSIBLE_CONFIG=$REPO/docs/ansible.cfg
+export ANSIBLE_CACHE_PLUGIN_CONNECTION=$DEMO_DIR/facts
 export ANSIBLE_INJECT_FACT_VARS=false
 run_site() {
   local log=$1 start

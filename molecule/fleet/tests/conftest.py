@@ -44,7 +44,10 @@ def job_processes():
     """A function: the command lines of the training-job processes on a host (empty when none is left)."""
 
     def find(host) -> list:
-        out = host.check_output("python3 -c %s", JOB_PROCESSES)
+        # As root: the login user could not read the environment of the trainers account's processes, and would
+        # find none of them.
+        with host.sudo():
+            out = host.check_output("python3 -c %s", JOB_PROCESSES)
         return [line for line in out.splitlines() if line.strip()]
 
     return find

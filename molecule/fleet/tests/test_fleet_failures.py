@@ -80,11 +80,22 @@ def test_a_host_that_never_joins_times_out_and_the_job_is_stopped_everywhere(
 
 
 @pytest.fixture
-def stopped_host(hosts):
+def stopped_host(hosts, repo_root):
     """tf-fleet-3 powered off for one test: its container stops, so Ansible cannot reach it."""
     subprocess.run(["podman", "stop", "--time=2", "tf-fleet-3"], check=True, capture_output=True)
     yield "tf-fleet-3"
     subprocess.run(["podman", "start", "tf-fleet-3"], check=True, capture_output=True)
+    # Back with another address on the bridge (podman hands one out again at each start), as a host that takes
+    # its address from DHCP: the scenario's ssh_config learns it, as prepare.yml wrote it the first time.
+    address = subprocess.run(
+        ["podman", "container", "inspect", "--format",
+         '{{ (index .NetworkSettings.Networks "torchfleet-fleet").IPAddress }}', "tf-fleet-3"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    ssh_dir = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "ssh"
+    lab_ssh = repo_root / "tests" / "harness" / "lab_ssh.sh"
+    command = [str(lab_ssh), "host", str(ssh_dir), "tf-fleet-3", "labadmin", address, "--sudo"]
+    subprocess.run(command, check=True, capture_output=True)
 
 
 def test_an_unreachable_host_fails_the_job_naming_it(hosts, tmp_path, stopped_host, repo_root, job_processes):
