@@ -121,6 +121,56 @@ build: venv ## Build the collection tarball into build/
 	  echo "collection tarball carries files listed above; extend build_ignore in galaxy.yml" >&2; exit 1; fi
 	@echo "collection tarball: $$(tar -tzf build/torchfleet-lab-*.tar.gz | wc -l) files, no tests or molecule"
 
+# The execution environment (execution-environment.yml), built with ansible-builder on a Debian 12 base made from
+# the lab image, and run with ansible-runner: docs/execution-environment.md. Tools in a virtual environment of their
+# own (requirements-ee.txt). No image registry is needed: the build args below swap the definition's UBI 9 base for
+# the local one, its package manager for tests/harness/ee/ee-apt and its Python for the base's venv.
+EE_VENV := $(CURDIR)/build/ee-venv
+EE_STAMP := $(EE_VENV)/.installed
+EE_IMAGE ?= localhost/torchfleet-ee:latest
+EE_BASE_IMAGE ?= localhost/torchfleet-ee-base:latest
+TORCHFLEET_LAB_IMAGE ?= localhost/torchfleet-debian:12
+# Galaxy cannot be reached in CI: the pinned ansible package (requirements.txt) from PyPI brings the collections the
+# roles need into the EE's site-packages, so ansible-galaxy installs the tarball --offline and finds its dependencies
+# installed. Where Galaxy is reachable, leave both out to take them from Galaxy as the definition says.
+EE_INSTALL_REFS ?= ansible-core==2.19.14 ansible-runner==2.4.3 ansible==12.3.0
+EE_GALAXY_OPTS ?= --offline
+# The build trusts what the building machine trusts (pip's certificate bundle; tests/harness/ee/pip.conf).
+EE_CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+# More ansible-builder options, e.g. EE_BUILDER_OPTS=--no-cache for a build from scratch.
+EE_BUILDER_OPTS ?=
+$(EE_STAMP): requirements-ee.txt
+	$(PYTHON) -m venv $(EE_VENV)
+	$(EE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EE_VENV)/bin/python -m pip install --quiet -r requirements-ee.txt
+	touch $@
+
+.PHONY: ee
+ee: build $(EE_STAMP) ## Build the execution environment image (EE_IMAGE) with ansible-builder, log in build/ee/build.log
+	tests/harness/lab.sh image
+	podman build --quiet --build-arg LAB_IMAGE=$(TORCHFLEET_LAB_IMAGE) -t $(EE_BASE_IMAGE) \
+	  -f tests/harness/ee/Containerfile.base tests/harness/ee > /dev/null
+	mkdir -p build/ee && cp build/torchfleet-lab-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz build/ee/torchfleet-lab.tar.gz
+	rm -rf build/ee/context
+	$(EE_VENV)/bin/ansible-builder build --file execution-environment.yml --context build/ee/context \
+	  --tag $(EE_IMAGE) --container-runtime podman --verbosity 3 $(EE_BUILDER_OPTS) \
+	  --build-arg EE_BASE_IMAGE=$(EE_BASE_IMAGE) --build-arg PYCMD=/opt/ee/bin/python3 --build-arg PYPKG= \
+	  --build-arg PKGMGR=/usr/local/sbin/ee-apt --build-arg "ANSIBLE_INSTALL_REFS=$(EE_INSTALL_REFS)" \
+	  --build-arg "ANSIBLE_GALAXY_CLI_COLLECTION_OPTS=$(EE_GALAXY_OPTS)" \
+	  --extra-build-cli-args "--network host --volume $(CURDIR)/tests/harness/ee/pip.conf:/etc/pip.conf:ro \
+	    --volume $(EE_CA_BUNDLE):/etc/ssl/certs/build-host-ca-bundle.crt:ro" > build/ee/build.log 2>&1 \
+	  || { tail -n 40 build/ee/build.log; echo "ansible-builder failed (build/ee/build.log)" >&2; exit 1; }
+	@tail -n 4 build/ee/build.log
+	@# What the EE holds, from inside it: the collections and the packages its collections asked for.
+	podman run --rm --entrypoint /bin/sh $(EE_IMAGE) -c 'ansible-galaxy collection list torchfleet.lab 2>/dev/null \
+	  | grep torchfleet; ansible-galaxy collection list 2>/dev/null | grep -E "^(ansible.windows|community.general) "; \
+	  ansible --version | head -n 1; python3 -m pip list 2>/dev/null | grep -iE "^(ansible-runner|pywinrm) "; ssh -V'
+
+.PHONY: ee-run
+ee-run: lab $(EE_STAMP) ## Run site.yml and train.yml through the EE with ansible-runner; compare with direct runs
+	ANSIBLE_RUNNER=$(EE_VENV)/bin/ansible-runner TORCHFLEET_EE_IMAGE=$(EE_IMAGE) \
+	  tests/harness/ee_run.sh
+
 .PHONY: lab
 lab: venv ## Prepare the test lab: host packages, Debian image, mirror and its HTTP server
 	tests/harness/lab.sh up

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Run playbooks/site.yml and playbooks/train.yml through the execution environment with ansible-runner, the engine
+# AWX and Automation Controller use, then the same playbooks with ansible-playbook straight from this checkout on a
+# fresh host of its own; fail unless both PLAY RECAPs show no failure and the same counts.
+#
+#   tests/harness/ee_run.sh            (make ee-run; the EE image must exist: make ee)
+#
+# The hosts are lab containers that answer SSH (Containerfile.sshhost) on a podman network of their own: an EE
+# reaches its hosts over the network with the machine credential's key, which ansible-runner hands to ssh-agent
+# from env/ssh_key (https://ansible.readthedocs.io/projects/runner/en/latest/intro/#env-ssh-key), as AWX does.
+# The mirror is served read-only on that network's gateway. Everything is removed on exit; the logs, the recaps
+# and the runner's private data directory stay in $TORCHFLEET_EE_WORK.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$HERE/containers.conf}"
+LAB_IMAGE=${TORCHFLEET_LAB_IMAGE:-localhost/torchfleet-debian:12}
+MIRROR_DIR=${TORCHFLEET_MIRROR_DIR:-$REPO/.cache/lab/mirror}
+EE_IMAGE=${TORCHFLEET_EE_IMAGE:-localhost/torchfleet-ee:latest}
+# Containers, network and test image are named after this prefix.
+PREFIX=${TORCHFLEET_EE_PREFIX:-torchfleet-ee}
+PORT=${TORCHFLEET_EE_MIRROR_PORT:-8975}
+WORK=${TORCHFLEET_EE_WORK:-$REPO/build/ee/run}
+RUNNER=${ANSIBLE_RUNNER:-ansible-runner}
+PYTHON=${PYTHON:-python3}
+# The versions the lab mirror holds (build_mirror.py pins them).
+TORCH_VERSION=${TORCHFLEET_TORCH_VERSION:-2.13.0}
+# A hung run (the runner waits on its key fifo if the EE cannot read it) fails instead of blocking CI.
+TIMEOUT=${TORCHFLEET_EE_TIMEOUT:-1800}
+
+NET=$PREFIX-net
+SSH_IMAGE=localhost/$PREFIX-sshhost:latest
+EE_HOST=$PREFIX-host-1
+DIRECT_HOST=$PREFIX-host-2
+SERVER_PID=
+
+log() { printf 'ee-run: %s\n' "$*"; }
+die() { printf 'ee-run: ERROR: %s\n' "$*" >&2; exit 1; }
+
+cleanup() {
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null || true
+  podman rm -f -t 0 "$EE_HOST" "$DIRECT_HOST" >/dev/null 2>&1 || true
+  podman network rm "$NET" >/dev/null 2>&1 || true
+}
+
+start_lab() {
+  podman image exists "$EE_IMAGE" || die "$EE_IMAGE missing: run make ee"
+  [[ -f $MIRROR_DIR/manifest.json ]] || die "no lab mirror in $MIRROR_DIR: run tests/harness/lab.sh mirror"
+  if ! podman image exists "$SSH_IMAGE"; then
+    log "building $SSH_IMAGE (openssh-server from Debian's archive)"
+    podman build --quiet --network host --build-arg "LAB_IMAGE=$LAB_IMAGE" -t "$SSH_IMAGE" \
+      -f "$HERE/ee/Containerfile.sshhost" "$HERE/ee" >/dev/null
+  fi
+  rm -rf "$WORK" && mkdir -p "$WORK"
+  ssh-keygen -q -t ed25519 -N '' -C "$PREFIX" -f "$WORK/id_ed25519"
+  podman network create "$NET" >/dev/null
+  local host
+  for host in "$EE_HOST" "$DIRECT_HOST"; do
+    podman run -d --name "$host" --hostname "$host" --network "$NET" --stop-timeout 0 \
+      -v "$WORK/id_ed25519.pub:/root/.ssh/authorized_keys:ro" "$SSH_IMAGE" >/dev/null
+  done
+  GATEWAY=$(podman network inspect --format '{{ (index .Subnets 0).Gateway }}' "$NET")
+  # Read-only: http.server only answers GET and HEAD.
+  "$PYTHON" -m http.server "$PORT" --bind "$GATEWAY" --directory "$MIRROR_DIR" >"$WORK/mirror-server.log" 2>&1 &
+  SERVER_PID=$!
+  local tries
+  for tries in $(seq 50); do
+    curl -fs -o /dev/null "http://$GATEWAY:$PORT/manifest.json" && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  die "the mirror server on $GATEWAY:$PORT did not answer after $tries tries ($WORK/mirror-server.log)"
+}
+
+host_ip() { podman inspect --format "{{ (index .NetworkSettings.Networks \"$NET\").IPAddress }}" "$1"; }
+
+# An inventory as a user would write it: one group, the variables the lab's molecule scenarios set (molecule/fleet).
+write_inventory() {
+  local host=$1 report=$2
+  cat <<EOF
+---
+fleet:
+  hosts:
+    $host:
+      ansible_host: $(host_ip "$host")
+      ansible_user: root
+  vars:
+    torchfleet_mirror_url: http://$GATEWAY:$PORT
+    trainers_data_url: http://$GATEWAY:$PORT/mnist/
+    pytorch_version: $TORCH_VERSION
+    pytorch_python_version: "3.11"
+    pytorch_env_packages: [torch]
+    pytorch_env_manager: uv
+    pytorch_env_scope: system
+    pytorch_env_uv_python_downloads: never
+    trainers_group: fleet
+    trainers_device: cpu
+    trainers_timeout: 300
+    trainers_report_dir: $report
+EOF
+}
+
+# ansible-runner's private data directory: https://ansible.readthedocs.io/projects/runner/en/latest/intro/
+prepare_runner() {
+  local dir=$WORK/runner
+  mkdir -p "$dir/inventory" "$dir/env" "$dir/project"
+  cp "$REPO"/playbooks/*.yml "$dir/project/"
+  write_inventory "$EE_HOST" /runner/report >"$dir/inventory/hosts.yml"
+  cp "$WORK/id_ed25519" "$dir/env/ssh_key"
+  # The hosts are new on every run; AWX also leaves host key checking off by default.
+  printf -- '---\nANSIBLE_HOST_KEY_CHECKING: "False"\nANSIBLE_NOCOLOR: "True"\n' >"$dir/env/envvars"
+}
+
+# The runner writes the private data directory and the key's fifo (mode 0600) as the user who runs it, so the EE runs
+# as that user too, as ansible-runner itself does with docker (ansible_runner/config/_base.py, --user=os.getuid());
+# the image's own user (uid 1000, ansible-builder's options.user) could not read them under rootful podman.
+run_ee() {
+  local playbook=$1
+  log "ansible-runner: $playbook in $EE_IMAGE on $EE_HOST"
+  timeout "$TIMEOUT" "$RUNNER" run "$WORK/runner" --playbook "$playbook" --ident "${playbook%.yml}" \
+    --process-isolation --process-isolation-executable podman --container-image "$EE_IMAGE" \
+    --container-option="--network=$NET" --container-option="--user=$(id -u)" >"$WORK/ee-${playbook%.yml}.log" 2>&1 \
+    || { tail -n 40 "$WORK/ee-${playbook%.yml}.log"; die "$playbook failed through the EE ($WORK/ee-${playbook%.yml}.log)"; }
+}
+
+run_direct() {
+  local playbook=$1
+  log "ansible-playbook: $playbook from this checkout on $DIRECT_HOST"
+  ANSIBLE_HOST_KEY_CHECKING=False timeout "$TIMEOUT" ansible-playbook -i "$WORK/direct-inventory.yml" \
+    --private-key "$WORK/id_ed25519" "$REPO/playbooks/$playbook" >"$WORK/direct-${playbook%.yml}.log" 2>&1 \
+    || { tail -n 40 "$WORK/direct-${playbook%.yml}.log"; die "$playbook failed run directly ($WORK/direct-${playbook%.yml}.log)"; }
+}
+
+# The PLAY RECAP of a log, without colour codes (podman gives the EE a terminal).
+recap() { sed -E 's/\x1b\[[0-9;]*m//g; s/\r$//' "$1" | sed -n '/^PLAY RECAP/,/^$/p'; }
+# Its counts with the host name taken out, so the EE's host and the direct one compare.
+counts() { recap "$1" | sed -E 's/^[^ ]+ +: /HOST : /; s/ +/ /g'; }
+
+compare() {
+  local playbook=${1%.yml} ee direct
+  ee=$(counts "$WORK/ee-$playbook.log")
+  direct=$(counts "$WORK/direct-$playbook.log")
+  printf '%s through the EE:\n%s\n%s run directly:\n%s\n' "$1" "$(recap "$WORK/ee-$playbook.log")" "$1" \
+    "$(recap "$WORK/direct-$playbook.log")" | tee -a "$WORK/recaps.txt"
+  [[ -n $ee ]] || die "no PLAY RECAP in $WORK/ee-$playbook.log"
+  grep -q ' failed=0 ' <<<"$ee" && grep -q ' unreachable=0 ' <<<"$ee" || die "$1 through the EE failed a host"
+  [[ $ee == "$direct" ]] || die "$1: the EE's recap differs from the direct run's (above)"
+}
+
+main() {
+  command -v "$RUNNER" >/dev/null || die "$RUNNER missing: make ee installs it in build/ee-venv"
+  trap cleanup EXIT
+  cleanup
+  start_lab
+  prepare_runner
+  write_inventory "$DIRECT_HOST" "$WORK/direct-report" >"$WORK/direct-inventory.yml"
+  : >"$WORK/recaps.txt"
+  local playbook started
+  for playbook in site.yml train.yml; do
+    started=$SECONDS
+    run_ee "$playbook"
+    log "$playbook through the EE: $((SECONDS - started)) s"
+    started=$SECONDS
+    run_direct "$playbook"
+    log "$playbook directly: $((SECONDS - started)) s"
+  done
+  for playbook in site.yml train.yml; do compare "$playbook"; done
+  log "the EE's recaps match the direct runs' ($WORK/recaps.txt)"
+}
+
+main "$@"
