@@ -115,7 +115,8 @@ def versionlocked(locklist, branch):
 
 def compare_driver(wanted, found):
     """``wanted``: gpu_driver's plan for the host (and ``hold``: gpu_driver_hold); ``found``: ``installed`` (the
-    plan's version_query output), ``running`` (the loaded driver, gpu_facts), ``dpkg_lines`` or ``versionlock``."""
+    plan's version_query output), ``running`` (the loaded driver, gpu_facts), ``nvidia_gpus`` (how many NVIDIA GPUs
+    gpu_facts sees, loaded driver or not), ``dpkg_lines`` or ``versionlock``."""
     plan = wanted.get("plan") or {}
     if plan.get("action") == "skip":
         return _not_applicable("driver", plan.get("reason") or "the gpu_driver role does nothing here")
@@ -134,6 +135,9 @@ def compare_driver(wanted, found):
     running = str(found.get("running") or "")
     if not installed:
         results.append(_result("driver_version", "missing", None, running or None, "no driver package is installed"))
+    elif not running and not found.get("nvidia_gpus"):
+        # A forced install (gpu_driver_force) on a host without an NVIDIA GPU has nothing to load the driver on.
+        results.append(_result("driver_version", "not applicable", installed_version, None, "no NVIDIA GPU to load it"))
     elif not running:
         results.append(
             _result(

@@ -61,7 +61,7 @@ def test_bad_inputs_say_what_to_change(fields, directory, names):
 # ----------------------------------------------------------------------------------------------------- driver
 def test_driver_matching_branch_loaded_version_and_holds_is_no_drift():
     should = _driver.hold_selection(PLAN, DPKG)
-    found = {"installed": "535.261.03-1", "running": "535.261.03", "dpkg_lines": _held(DPKG, should)}
+    found = {"installed": "535.261.03-1", "running": "535.261.03", "nvidia_gpus": 1, "dpkg_lines": _held(DPKG, should)}
     results = _by_field(_audit.compare_driver({"plan": PLAN, "hold": True}, found))
     assert {k: v["status"] for k, v in results.items()} == {
         "driver_branch": "ok",
@@ -75,6 +75,7 @@ def test_driver_of_another_branch_a_pending_reboot_and_a_removed_hold_drift():
     found = {
         "installed": "550.163.01-2",
         "running": "535.261.03",
+        "nvidia_gpus": 1,
         "dpkg_lines": _held(DPKG, set(should) - {"libcuda1"}),
     }
     results = _by_field(_audit.compare_driver({"plan": PLAN, "hold": True}, found))
@@ -83,6 +84,13 @@ def test_driver_of_another_branch_a_pending_reboot_and_a_removed_hold_drift():
     assert results["driver_version"]["status"] == "drift" and "reboot" in results["driver_version"]["detail"]
     assert results["driver_holds"]["status"] == "drift"
     assert results["driver_holds"]["detail"] == "not held: libcuda1"
+
+
+@pytest.mark.parametrize(("gpus", "status"), [(1, "drift"), (0, "not applicable")])
+def test_driver_installed_but_not_loaded(gpus, status):
+    found = {"installed": "535.261.03-1", "running": "", "nvidia_gpus": gpus, "dpkg_lines": DPKG}
+    result = _by_field(_audit.compare_driver({"plan": PLAN, "hold": False}, found))["driver_version"]
+    assert result["status"] == status
 
 
 def test_driver_holds_are_not_compared_when_gpu_driver_hold_is_false():
