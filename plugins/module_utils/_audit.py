@@ -17,7 +17,7 @@ layout, the trainers' plan); this module only compares the two.  Each compared f
 
 import re
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _driver, _pytorch_env
+from ansible_collections.torchfleet.lab.plugins.module_utils import _driver, _pytorch_env, _validate
 
 # The groups of fields a user may audit (torchfleet_audit_fields), in the order the report shows them.
 GROUPS = ("driver", "conda", "torch", "uv", "trainers")
@@ -65,8 +65,26 @@ def check_inputs(fields, report_dir):
     return True
 
 
+def _redacted(value):
+    """``value`` with the credentials of every URL in it hidden: a .condarc's proxy_servers may carry a password,
+    and the report is printed and written to files."""
+    if isinstance(value, str):
+        return _validate.redact_text(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    return value
+
+
 def _result(field, status, wanted=None, found=None, detail=""):
-    return {"field": field, "status": status, "wanted": wanted, "found": found, "detail": detail}
+    return {
+        "field": field,
+        "status": status,
+        "wanted": _redacted(wanted),
+        "found": _redacted(found),
+        "detail": _redacted(detail),
+    }
 
 
 def _same(field, wanted, found, detail=""):

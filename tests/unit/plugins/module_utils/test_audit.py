@@ -179,6 +179,14 @@ def test_conda_of_another_version_and_an_edited_condarc_drift():
     assert results["condarc"]["detail"] == "channel_priority: wanted 'strict', found 'flexible'"
 
 
+def test_proxy_credentials_in_condarc_never_reach_the_report():
+    wanted = dict(CONDARC, proxy_servers={"https": "http://lab:s3cret@proxy.lab:3128"})
+    found = dict(CONDARC, proxy_servers={"https": "http://lab:0ld-s3cret@proxy.lab:3128"})
+    result = _audit.compare_condarc(wanted, found)
+    assert result["status"] == "drift"
+    assert "s3cret" not in repr(result) and "http://lab:***@proxy.lab:3128" in result["detail"]
+
+
 def test_conda_of_another_distribution_drifts():
     found = {"state": "complete", "marker": dict(MARKER, distribution="miniconda"), "condarc": CONDARC}
     assert _by_field(_audit.compare_conda(CONDA_WANTED, found))["conda_distribution"]["status"] == "drift"
