@@ -2,8 +2,8 @@
 environments whose torch is the dev venv's (a .pth file), each with its record written by verify.yml (the
 pytorch_env role's own record step), a uv stand-in and a trainers deployment in temporary directories (the roles'
 path variables point there). Matching layouts: no drift and exit 0. Then one trainer script is edited on one host
-and the record's build label on the other, and a third host cannot be reached: the audit names exactly those
-hosts and fields, lists every host, and exits non-zero (issue 16)."""
+and the record's build label on the other, a third host's environment has lost torch and a fourth cannot be
+reached: the audit names exactly those hosts and fields, lists every host, and exits non-zero (issue 16)."""
 
 from __future__ import annotations
 
@@ -30,12 +30,13 @@ pytestmark = pytest.mark.skipif(not shutil.which("ansible-playbook"), reason="an
 UV_STANDIN = "#!/bin/sh\necho 'uv 0.13.9 (x86_64-unknown-linux-gnu)'\n"
 
 
-def _host(root: Path) -> dict:
+def _host(root: Path, with_torch: bool = True) -> dict:
     """A host's environment with the dev venv's torch, a uv stand-in and the trainers deployed as the role does."""
     env = root / "env"
     venv.EnvBuilder(with_pip=False).create(env)
     site = env / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    (site / "dev-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    if with_torch:
+        (site / "dev-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     (root / "bin").mkdir()
     uv = root / "bin" / "uv"
     uv.write_text(UV_STANDIN, encoding="utf-8")
@@ -126,6 +127,7 @@ def test_no_drift_then_exactly_the_changed_host_and_field(tmp_path):
     record = json.loads(record_path.read_text(encoding="utf-8"))
     record["installed"]["torch"] = torch.__version__.split("+")[0] + "+cu128"
     record_path.write_text(json.dumps(record), encoding="utf-8")
+    hosts["bare"] = _host(tmp_path / "bare", with_torch=False)  # an environment whose torch is gone, no record
     hosts["gone"] = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9}  # refused
 
     # In check mode too: every read the audit makes runs there.
@@ -135,13 +137,15 @@ def test_no_drift_then_exactly_the_changed_host_and_field(tmp_path):
     rows = _rows(tmp_path / "audit-report.md")
     assert [r[:3] for r in rows] == [
         ["alpha", "DRIFTED", "trainers"],
+        ["bare", "DRIFTED", "torch_version, torch_build, torch_compute, python, env_record"],
         ["beta", "DRIFTED", "env_record"],
         ["gone", "UNREACHABLE", "-"],
     ]
     assert rows[0][3] == "trainers: edited: linear_regression.py"
-    assert "the record says torch " + record["installed"]["torch"] in rows[1][3]
+    assert rows[1][3].startswith("torch_version: ") and "cannot import torch" in rows[1][3]
+    assert "the record says torch " + record["installed"]["torch"] in rows[2][3]
     data = json.loads((tmp_path / "audit-report.json").read_text(encoding="utf-8"))
-    assert data["drifted"] == ["alpha", "beta"] and data["failed"] == ["gone"]
+    assert data["drifted"] == ["alpha", "bare", "beta"] and data["failed"] == ["gone"]
     print(out[out.index("Show the drift table") :])
     recap = out[out.index("PLAY RECAP") :]
-    assert sorted(line.split()[0] for line in recap.splitlines()[1:] if "failed=1" in line) == ["alpha", "beta"]
+    assert sorted(line.split()[0] for line in recap.splitlines()[1:] if "failed=1" in line) == ["alpha", "bare", "beta"]
