@@ -51,6 +51,14 @@ EXTRA_KNOWN_NAMES = (
     "torchfleet_gpu_driver",  # the gpu_driver role's fact
     "torchfleet_pytorch_release",  # the release pytorch_version names (gpu_driver or pytorch_env sets it)
     "torchfleet_expect_mps",  # the macos molecule scenario's verify (docs/windows-macos.md)
+    "torchfleet_verify_report",  # playbooks/verify.yml: where the table goes
+    "torchfleet_verify_hosts",  # playbooks/verify.yml: the hosts the verification targeted
+    "torchfleet_verify_failure",  # playbooks/verify.yml: why a host's verification failed
+    "torchfleet_audit_fields",  # playbooks/audit.yml: which groups of fields to audit
+    "torchfleet_audit_report_dir",  # playbooks/audit.yml: where audit-report.md and .json go
+    "torchfleet_audit",  # playbooks/audit.yml: a host's compared fields
+    "torchfleet_audit_failure",  # playbooks/audit.yml: why a host's audit could not finish
+    "torchfleet_audit_hosts",  # playbooks/audit.yml: the hosts the audit targeted
 )
 
 # Linux: include/uapi/linux/limits.h "#define NAME_MAX 255 /* # chars in a file name */" and

@@ -199,7 +199,10 @@ def test_the_lookup_picks_the_platforms_file(role, task, facts, role_vars, expec
 
 def test_gpu_driver_preflight_refuses_every_os_family_without_a_setup_file():
     # A host the include would fail on must be stopped first, by the preflight's clear message.
+    # The check is in tasks/locate.yml, the start of preflight.yml that playbooks/audit.yml includes alone.
     preflight = yaml.safe_load((ROLES / "gpu_driver" / "tasks" / "preflight.yml").read_text(encoding="utf-8"))
+    assert preflight[0]["ansible.builtin.import_tasks"] == "locate.yml"
+    preflight = yaml.safe_load((ROLES / "gpu_driver" / "tasks" / "locate.yml").read_text(encoding="utf-8"))
     check = next(t for t in preflight if t.get("name") == "Check that this OS family has a gpu_driver implementation")
     listed = re.fullmatch(r"ansible_facts\['os_family'\] in \[(.*)\]", check["ansible.builtin.assert"]["that"])
     supported = {family.strip(" '") for family in listed.group(1).split(",")}
