@@ -9,8 +9,10 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.filter.core import to_json as ansible_to_json
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers as tr
+
+from ...ansible_compat import trust_as_template
 
 HOMES = {"Linux": "/home/ana", "Darwin": "/Users/ana", "Windows": "C:\\Users\\ana"}
 SCRIPT_SHA1 = {"linear_regression": "1" * 40, "mnist_cnn": "2" * 40}
