@@ -18,6 +18,8 @@ from ansible.module_utils import basic
 from ansible.parsing.dataloader import DataLoader
 from ansible.release import __version__
 
+__all__ = ["CORE_2_19", "evaluate_conditional", "patch_module_args", "trust_as_template"]
+
 # True from ansible-core 2.19 on: lazy templating and data tagging (the porting guide above).
 CORE_2_19 = tuple(int(part) for part in __version__.split(".")[:2]) >= (2, 19)
 
