@@ -63,12 +63,69 @@ unit: venv ## Unit tests of plugins, harness and trainers
 
 # ansible-test wants the collection under ansible_collections/<ns>/<name>; copy what git would ship.
 .PHONY: sanity
-sanity: venv ## ansible-test sanity (local, no containers)
+sanity: venv sanity-run ## ansible-test sanity (local, no containers)
+
+# The sanity run of one venv: the dev venv's, or a matrix venv's (BIN and SANITY_PYTHON given by sanity-X.Y).
+SANITY_PYTHON ?= 3.11
+.PHONY: sanity-run
+sanity-run:
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C $(SANITY_ROOT) -xf -
-	python tools/install_get_pip.py
+	$(BIN)/python tools/install_get_pip.py
 	@# No PowerShell module ships (validate-modules would need pwsh for one): every test covers every file.
-	cd $(SANITY_ROOT) && ansible-test sanity --local --python 3.11 --color no
+	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --local --python $(SANITY_PYTHON) --python-interpreter $(BIN)/python \
+	  --color no
+
+# The ansible-core matrix: unit and sanity on every release meta/runtime.yml's requires_ansible admits. Each version
+# gets a venv of its own (build/matrix/ansible-core-X.Y) with that ansible-core and requirements-matrix.txt; the
+# collections the roles call (ansible.windows, community.general) come from the dev venv's ansible bundle, so only
+# ansible-core varies. Controller Pythons per release: docs.ansible.com/ansible/latest/reference_appendices/
+# release_and_maintenance.html ("ansible-core support matrix"): 2.16 and 2.17 take 3.10-3.12, 2.18 and 2.19
+# 3.11-3.13, 2.20 3.12-3.14. python3.11 runs 2.16-2.19; 2.20 needs a Python 3.12 (MATRIX_PYTHON_2.20).
+MATRIX_VERSIONS ?= 2.16 2.17 2.18 2.19 2.20
+MATRIX_DIR := $(CURDIR)/build/matrix
+ANSIBLE_CORE_2.16 := 2.16.19
+ANSIBLE_CORE_2.17 := 2.17.14
+ANSIBLE_CORE_2.18 := 2.18.19
+ANSIBLE_CORE_2.19 := 2.19.14
+ANSIBLE_CORE_2.20 := 2.20.10
+MATRIX_PYTHON_2.16 ?= $(PYTHON)
+MATRIX_PYTHON_2.17 ?= $(PYTHON)
+MATRIX_PYTHON_2.18 ?= $(PYTHON)
+MATRIX_PYTHON_2.19 ?= $(PYTHON)
+# A python3.12 on PATH that runs (a pyenv shim may only say it is not the selected version), else pyenv's newest
+# 3.12 build, else none (then 2.20 stops with a message saying so).
+MATRIX_PYTHON_2.20 ?= $(or $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12))),python3.12)
+MATRIX_SITE = $(firstword $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages))
+matrix_venv = $(MATRIX_DIR)/ansible-core-$(1)
+matrix_env = PATH=$(call matrix_venv,$(1))/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS):$(MATRIX_SITE)
+
+$(MATRIX_DIR)/ansible-core-%/.installed: requirements-matrix.txt
+	@$(MATRIX_PYTHON_$*) -c '' 2> /dev/null || { echo "ansible-core $* needs $(MATRIX_PYTHON_$*), which is not" \
+	  "installed; set MATRIX_PYTHON_$*=<interpreter> or MATRIX_VERSIONS without $*" >&2; exit 1; }
+	rm -rf $(call matrix_venv,$*) && $(MATRIX_PYTHON_$*) -m venv $(call matrix_venv,$*)
+	$(call matrix_venv,$*)/bin/python -m pip install --quiet --upgrade pip
+	$(call matrix_venv,$*)/bin/python -m pip install --quiet "ansible-core==$(ANSIBLE_CORE_$*)" -r requirements-matrix.txt
+	touch $@
+
+.PHONY: $(addprefix matrix-venv-,$(MATRIX_VERSIONS))
+$(addprefix matrix-venv-,$(MATRIX_VERSIONS)): matrix-venv-%: venv $(MATRIX_DIR)/ansible-core-%/.installed
+
+# The unit tests that exercise ansible-core (plugins, role task files, playbooks). The trainers' and the lab
+# harness's tests import no ansible and run once, in `make unit`.
+MATRIX_UNIT_PATHS := tests/unit/plugins tests/unit/roles tests/unit/playbooks tests/unit/test_repository_drift.py
+
+.PHONY: $(addprefix unit-,$(MATRIX_VERSIONS))
+$(addprefix unit-,$(MATRIX_VERSIONS)): unit-%: matrix-venv-%
+	$(call matrix_env,$*) python -m pytest -q -p no:cacheprovider $(wildcard $(MATRIX_UNIT_PATHS))
+
+.PHONY: $(addprefix sanity-,$(MATRIX_VERSIONS))
+$(addprefix sanity-,$(MATRIX_VERSIONS)): sanity-%: matrix-venv-%
+	$(MAKE) --no-print-directory sanity-run BIN=$(call matrix_venv,$*)/bin \
+	  SANITY_PYTHON=$$($(call matrix_venv,$*)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+.PHONY: matrix
+matrix: $(foreach v,$(MATRIX_VERSIONS),unit-$(v) sanity-$(v)) ## Unit and sanity on every ansible-core of the matrix
 
 IMPORTER_VENV := $(CURDIR)/build/importer-venv
 IMPORTER_STAMP := $(IMPORTER_VENV)/.installed

@@ -253,6 +253,15 @@ def check_group(request, problems):
                 f"hosts:), but the torchrun job needs every host of the group: drop the --limit, or set "
                 f"trainers_group to a group that holds only the hosts you mean to train on."
             )
+            return
+    # ``other_batches``: the play's hosts that run in another batch than this one (the play keyword serial).
+    apart = [name for name in hosts if name in (request.other_batches or ())]
+    if apart:
+        problems.append(
+            f"The play's serial puts {', '.join(apart)} of trainers_group ({group}) in another batch than "
+            f"{host or 'this host'}, but the torchrun job needs every host of the group at once: drop serial from "
+            "the play (train.yml: torchfleet_serial), or set trainers_distributed: false to train host by host."
+        )
 
 
 def run_as(user, scope, system, problems):
@@ -384,7 +393,7 @@ class Request:
     """A trainers request for one host: the role's ``trainers_*`` variables without their prefix (``mirror_url``
     is ``torchfleet_mirror_url``, ``env_scope`` the PyTorch environment's scope), and the facts read from the host
     (``system``, ``home``) and from the rest of the play (``group_systems``, ``inventory_groups``, ``play_hosts``,
-    ``master_facts``)."""
+    ``other_batches``, ``master_facts``)."""
 
     system: Any
     home: Any = ""
@@ -412,6 +421,7 @@ class Request:
     master_port: Any = 29400
     inventory_groups: Any = None
     play_hosts: Any = None
+    other_batches: Any = None
     master_facts: Any = None
     master_interface: Any = ""
     user: Any = "torchfleet-trainer"

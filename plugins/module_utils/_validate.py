@@ -45,6 +45,8 @@ PREFIXES = ("pytorch_", "miniconda_", "gpu_driver_", "trainers_", "torchfleet_")
 EXTRA_KNOWN_NAMES = (
     "torchfleet_strict_vars",  # this layer: unknown prefixed variables are errors, not warnings
     "torchfleet_hosts",  # playbooks/*.yml: which hosts a playbook runs on
+    "torchfleet_serial",  # site.yml, train.yml: the batches of a rolling run (play keyword serial)
+    "torchfleet_max_fail_percentage",  # site.yml, train.yml: the play keyword max_fail_percentage
     "torchfleet_gpu",  # the gpu_facts module's fact
     "torchfleet_torch",  # the pytorch_env role's fact
     "torchfleet_conda",  # the miniconda role's fact

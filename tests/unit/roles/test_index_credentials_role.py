@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import FilterModule as PytorchEnvFilters
 from ansible_collections.torchfleet.lab.plugins.filter.sha256sum_digest import FilterModule as DigestFilters
 from ansible_collections.torchfleet.lab.plugins.filter.url_credentials import FilterModule as RedactFilters
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
+
+from ..ansible_compat import trust_as_template
 
 FILTERS = {
     "torchfleet.lab." + name: func

@@ -16,7 +16,9 @@ import pytest
 import yaml
 from ansible.errors import AnsibleError
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
+
+from ..ansible_compat import trust_as_template
 
 ROLES = Path(__file__).resolve().parents[3] / "roles"
 INCLUDES = ("ansible.builtin.include_tasks", "ansible.builtin.import_tasks")

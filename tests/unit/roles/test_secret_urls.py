@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 from ansible_collections.torchfleet.lab.plugins.filter.url_credentials import FilterModule
+
+from ..ansible_compat import trust_as_template
 
 # The roles call the collection's own filters; the unit tests import the collection without Ansible's collection
 # loader (conftest.py), so the templar is handed them under the names the roles use.

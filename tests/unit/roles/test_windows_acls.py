@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
+
+from ..ansible_compat import trust_as_template
 
 ROLES = Path(__file__).resolve().parents[3] / "roles"
 WIN_FILE = ("ansible.windows.win_file", "win_file")

@@ -44,7 +44,11 @@ def make_action(action_class, args, check_mode=False, shell_family="powershell",
     connection = mock.MagicMock()
     connection._shell.SHELL_FAMILY = shell_family
     connection._shell.tmpdir = "C:\\Windows\\TEMP\\ansible-tmp" if shell_family == "powershell" else "/tmp/ansible-tmp"
-    return action_class(task, connection, PlayContext(), loader=None, templar=None, shared_loader_obj=None)
+    action = action_class(task, connection, PlayContext(), loader=None, templar=None, shared_loader_obj=None)
+    # The plugin loader names every plugin it loads (lib/ansible/plugins/loader.py, _update_object); before 2.19,
+    # ActionBase.validate_argument_spec reads the name for its "Unsupported parameters" message.
+    action._load_name = name
+    return action
 
 
 class FakeExecute:

@@ -15,10 +15,11 @@ import yaml
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 from ansible_collections.torchfleet.lab.plugins.action import validate_inputs
 from ansible_collections.torchfleet.lab.plugins.module_utils import _validate
 
+from ...ansible_compat import CORE_2_19, trust_as_template
 from .conftest import make_action
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -180,4 +181,10 @@ def test_every_case_of_the_bad_input_catalogue_is_refused_with_its_message():
     for case in cases:
         task, message = catalogue.expected_message(case)
         assert task is not None, case["id"]
+        if not CORE_2_19 and task == "argument spec" and None in case["vars"].values():
+            # 2.19 reads a null `type: str` as '' (lib/ansible/module_utils/common/validation.py, check_type_str),
+            # so validate_inputs names the null; before 2.19 the role's argument validation already refuses it.
+            name = next(name for name, value in case["vars"].items() if value is None)
+            assert f"argument '{name}' is of type <class 'NoneType'>" in message, (case["id"], message)
+            continue
         assert case["expect"] in message, (case["id"], message)

@@ -13,10 +13,12 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 from ansible_collections.torchfleet.lab.plugins.filter.pytorch_env import FilterModule
 from ansible_collections.torchfleet.lab.plugins.filter.torch_build import FilterModule as TorchBuild
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
+
+from ...ansible_compat import trust_as_template
 
 PREFLIGHT = Path(__file__).resolve().parents[4] / "roles" / "pytorch_env" / "tasks" / "preflight.yml"
 UPSTREAM = "https://download.pytorch.org/whl"

@@ -9,8 +9,11 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.filter.core import to_json as ansible_to_json
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers as tr
+
+from ...ansible_compat import trust_as_template
+from ...conftest import REPO_ROOT
 
 HOMES = {"Linux": "/home/ana", "Darwin": "/Users/ana", "Windows": "C:\\Users\\ana"}
 SCRIPT_SHA1 = {"linear_regression": "1" * 40, "mnist_cnn": "2" * 40}
@@ -611,6 +614,26 @@ def test_a_limit_that_cuts_the_group_is_refused_naming_the_hosts_left_out():
             inventory_groups=["all", "fleet"],
             play_hosts=["gpu-1", "gpu-2"],
         )
+
+
+def test_a_serial_batch_that_splits_the_group_is_refused():
+    # A play of gpu-1..3 with serial: 2: the first batch runs gpu-1 and gpu-2, gpu-3 waits for the next one.
+    split = r"The play's serial puts gpu-3 of trainers_group \(fleet\) in another batch than gpu-1, but the torchrun"
+    with pytest.raises(tr.TrainersPlanError, match=split):
+        make_plan(host="gpu-1", distributed=True, group="fleet", group_systems=FLEET,
+                  inventory_groups=["all", "fleet"], play_hosts=list(FLEET), other_batches=["gpu-3"])  # fmt: skip
+
+
+def test_other_batches_outside_the_group_or_a_run_host_by_host_pass():
+    plan = make_plan(host="gpu-1", distributed=True, group="fleet", group_systems=FLEET, inventory_groups=["fleet"],
+                     play_hosts=[*FLEET, "cpu-1"], other_batches=["cpu-1"])  # fmt: skip
+    assert plan["distributed"] is True
+    assert make_plan(host="gpu-1", distributed=False, other_batches=["gpu-3"])["distributed"] is False
+
+
+def test_the_role_passes_the_other_batches_to_the_plan():
+    preflight = (REPO_ROOT / "roles" / "trainers" / "tasks" / "preflight.yml").read_text()
+    assert "other_batches=ansible_play_hosts | difference(ansible_play_batch)" in preflight
 
 
 def test_a_host_outside_the_group_is_refused():

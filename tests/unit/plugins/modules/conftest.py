@@ -13,7 +13,8 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+from ...ansible_compat import patch_module_args
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
