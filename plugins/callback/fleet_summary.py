@@ -23,11 +23,10 @@ author: torchfleet.lab contributors (!UNKNOWN)
 options:
   path:
     description:
-      - Where to write the summary as JSON. Empty writes no file.
+      - Where to write the summary as JSON. Unset, no file is written.
       - 'The file holds C(hosts): a list of C(host), C(state) (V(failed) or V(unreachable)), C(play), C(task) and
         C(reason); and C(completed): the names of the hosts that finished without failing.'
     type: path
-    default: ""
     env:
       - name: TORCHFLEET_SUMMARY_PATH
     ini:

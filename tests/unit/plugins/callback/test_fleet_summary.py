@@ -96,6 +96,29 @@ def test_the_summary_names_each_broken_host_and_why(tmp_path):
     assert "s3cret" not in "\n".join(summary) + json.dumps(written)
 
 
+@pytest.mark.skipif(not shutil.which("ansible-playbook"), reason="ansible-playbook is not installed")
+def test_without_a_path_the_summary_is_printed_and_no_file_written(tmp_path):
+    (tmp_path / "play.yml").write_text(
+        "- name: Provision\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Reach the host\n"
+        "      ansible.builtin.ping:\n",
+        encoding="utf-8",
+    )
+    collections = Path(fleet_summary.__file__).parents[5]
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACKS_ENABLED="torchfleet.lab.fleet_summary")
+    env.pop("TORCHFLEET_SUMMARY_PATH", None)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(collections))
+    run = subprocess.run(
+        ["ansible-playbook", "-i", "only,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+         str(tmp_path / "play.yml")],
+        capture_output=True, text=True, env=env, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "1 of 1 hosts completed without failing" in out
+    assert "Callback dispatch" not in out, out[-3000:]  # once it tried to write the summary to the working directory
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["play.yml"]
+
+
 def test_a_reason_is_one_line_and_bounded():
     assert fleet_summary.reason_of({"stderr": "first\nlast line\n"}) == "last line"
     assert fleet_summary.reason_of({}) == "no message"
