@@ -44,14 +44,6 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.log "$OUT"/*.json "$OUT"/RESULTS.md
 podman network create "$NET" >/dev/null
 podman network create --internal "$CUT" >/dev/null
-gateway=$(podman network inspect "$NET" --format '{{(index .Subnets 0).Gateway}}')
-python3 -m http.server "$PORT" --bind "$gateway" --directory "$TORCHFLEET_MIRROR_DIR" >"$OUT/mirror.log" 2>&1 &
-echo $! >"$PIDFILE"
-for _try in $(seq 20); do
-  curl -fsS -o /dev/null "http://$gateway:$PORT/mnist/SHA256SUMS" && break
-  sleep 1
-done
-curl -fsS -o /dev/null "http://$gateway:$PORT/mnist/SHA256SUMS" || die "the mirror on $gateway:$PORT did not start"
 
 start_host() {  # name network
   podman run -d --name "$1" --hostname "$1" --network "$2" "$TORCHFLEET_LAB_IMAGE" sleep infinity >/dev/null
@@ -62,6 +54,18 @@ for i in $(seq "$N"); do
   start_host "tf-scale-$i" "$([[ tf-scale-$i == "$BROKEN" ]] && echo "$CUT" || echo "$NET")"
 done
 start_host "$SOLO" "$NET"
+
+# The bridge gets its gateway address once a container is attached to it: serve the mirror there now. curl is
+# told to bypass any proxy of the machine's: the address is the lab's own.
+gateway=$(podman network inspect "$NET" --format '{{(index .Subnets 0).Gateway}}')
+python3 -m http.server "$PORT" --bind "$gateway" --directory "$TORCHFLEET_MIRROR_DIR" >"$OUT/mirror.log" 2>&1 &
+echo $! >"$PIDFILE"
+for _try in $(seq 20); do
+  curl --noproxy '*' -fsS -o /dev/null "http://$gateway:$PORT/mnist/SHA256SUMS" && break
+  sleep 1
+done
+curl --noproxy '*' -fsS -o /dev/null "http://$gateway:$PORT/mnist/SHA256SUMS" \
+  || die "the mirror on $gateway:$PORT did not start ($OUT/mirror.log)"
 
 inventory() {  # hosts...
   printf 'all:\n  vars:\n'
