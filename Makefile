@@ -83,8 +83,9 @@ sanity-run:
 # release_and_maintenance.html ("ansible-core support matrix"): 2.16 and 2.17 take 3.10-3.12, 2.18 and 2.19
 # 3.11-3.13, 2.20 3.12-3.14. python3.11 runs 2.16-2.19; 2.20 needs a Python 3.12 (MATRIX_PYTHON_2.20).
 MATRIX_VERSIONS ?= 2.16 2.17 2.18 2.19 2.20
-# make test runs the unit tests on the oldest release too (about 2 min); the whole matrix takes about 25.
-MATRIX_OLDEST := $(firstword $(MATRIX_VERSIONS))
+# The oldest release the roles run on end to end (meta/runtime.yml's requires_ansible): unit and sanity pass on
+# every release above, molecule `default` fails on 2.16 at the per-OS include (meta/runtime.yml says why).
+ANSIBLE_FLOOR := 2.19
 MATRIX_DIR := $(CURDIR)/build/matrix
 ANSIBLE_CORE_2.16 := 2.16.19
 ANSIBLE_CORE_2.17 := 2.17.14
@@ -265,7 +266,7 @@ test: lab ## Everything CI runs (the faults scenario beside the rest)
 	@echo "== molecule scenario faults: started in the background; its log follows the rest ($(FAULTS_LOG))"
 	@setsid molecule test -s faults > $(FAULTS_LOG) 2>&1 < /dev/null & faults=$$!; \
 	  trap 'kill -TERM -- -$$faults 2>/dev/null || true' EXIT; \
-	  rest=0; $(MAKE) --no-print-directory lint unit unit-$(MATRIX_OLDEST) sanity importer docs scenarios || rest=$$?; \
+	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer docs scenarios || rest=$$?; \
 	  if [ $$rest -ne 0 ]; then \
 	    echo "== the rest failed (rc $$rest): stopping the faults scenario"; \
 	    kill -TERM -- -$$faults 2>/dev/null || true; wait $$faults || true; \
