@@ -49,7 +49,7 @@ def as_ini(value):
 def test_the_docs_cfg_sets_what_the_docs_page_explains():
     page = (REPO_ROOT / "docs" / "ansible-cfg.md").read_text()
     settings = docs_cfg()
-    assert {key for _, key in settings} >= {"forks", "gathering", "fact_caching", "pipelining", "ssh_args"}
+    assert {key for _section, key in settings} >= {"forks", "gathering", "fact_caching", "pipelining", "ssh_args"}
     for (section, key), value in settings.items():
         assert f"`[{section}] {key}` | `{value}`" in page, (section, key)
     assert "ControlPersist" in settings["ssh_connection", "ssh_args"]
