@@ -11,14 +11,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible_collections.torchfleet.lab.plugins.filter import audit
+
+from .local_hosts import local_uv_vars, torch_env
 
 REPO = Path(__file__).resolve().parents[3]
 TRAINERS = REPO / "roles" / "trainers" / "files"
@@ -32,11 +31,7 @@ UV_STANDIN = "#!/bin/sh\necho 'uv 0.13.9 (x86_64-unknown-linux-gnu)'\n"
 
 def _host(root: Path, with_torch: bool = True) -> dict:
     """A host's environment with the dev venv's torch, a uv stand-in and the trainers deployed as the role does."""
-    env = root / "env"
-    venv.EnvBuilder(with_pip=False).create(env)
-    site = env / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    if with_torch:
-        (site / "dev-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    env = torch_env(root / "env", with_torch)
     (root / "bin").mkdir()
     uv = root / "bin" / "uv"
     uv.write_text(UV_STANDIN, encoding="utf-8")
@@ -54,15 +49,7 @@ def _host(root: Path, with_torch: bool = True) -> dict:
 def _play(tmp_path: Path, playbook: str, hosts: dict, *extra: str) -> subprocess.CompletedProcess:
     inventory = {
         "all": {
-            "vars": {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": sys.executable,
-                "pytorch_version": torch.__version__.split("+")[0],
-                "pytorch_python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-                "pytorch_env_manager": "uv",
-                "pytorch_env_scope": "user",
-                "pytorch_env_packages": ["torch"],
-            },
+            "vars": local_uv_vars(torch.__version__),
             "hosts": hosts,
         }
     }

@@ -7,44 +7,26 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible_collections.torchfleet.lab.plugins.filter import verify_table
 
+from .local_hosts import local_uv_vars, torch_env
+
 REPO = Path(__file__).resolve().parents[3]
 torch = pytest.importorskip("torch")
-
-
-def _env(path: Path, with_torch: bool) -> Path:
-    venv.EnvBuilder(with_pip=False).create(path)
-    if with_torch:
-        # The dev venv's torch, through a .pth file rather than a second install of it.
-        site = path / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-        (site / "dev-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.mark.skipif(not shutil.which("ansible-playbook"), reason="ansible-playbook is not installed")
 def test_the_table_lists_every_host_and_the_failed_ones_fail(tmp_path):
     inventory = {
         "all": {
-            "vars": {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": sys.executable,
-                "pytorch_version": torch.__version__.split("+")[0],
-                "pytorch_python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-                "pytorch_env_manager": "uv",
-                "pytorch_env_scope": "user",
-                "pytorch_env_packages": ["torch"],
-            },
+            "vars": local_uv_vars(torch.__version__),
             "hosts": {
-                "good": {"pytorch_env_prefix": str(_env(tmp_path / "good", True))},
-                "bad": {"pytorch_env_prefix": str(_env(tmp_path / "bad", False))},
+                "good": {"pytorch_env_prefix": str(torch_env(tmp_path / "good"))},
+                "bad": {"pytorch_env_prefix": str(torch_env(tmp_path / "bad", with_torch=False))},
                 # Nothing listens on loopback port 9: the connection is refused.
                 "gone": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9},
             },
