@@ -51,7 +51,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _nvidia_pci_ids, _platform, _torch_build
+from ansible_collections.torchfleet.lab.plugins.module_utils import _nvidia_pci_ids, _platform, _torch_build, _validate
 from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import RELEASES
 
 # Driver branches this collection knows how to install and check.  Each has a CUDA release whose minimum
@@ -1082,8 +1082,9 @@ _URL_RE = re.compile(r"^(https?)://(?:([^/@]*)@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]
 
 
 def redact_url(url: Any) -> str:
-    """The URL with any user:password replaced by ``***``, for messages."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1***@", str(url or ""))
+    """The URL as messages show it: the collection's one redaction (module_utils/_validate.py), the password,
+    or a lone user name (often a token), replaced by ``***``."""
+    return _validate.redact_url(str(url or ""))
 
 
 def split_repo_url(variable: str, url: Any) -> Dict[str, str]:

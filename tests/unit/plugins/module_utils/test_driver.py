@@ -899,3 +899,23 @@ def test_windows_installer_from_a_mirror_with_credentials_gets_them_apart_from_t
     installer = result["installer"]
     assert installer["url"].startswith("https://mirror.lab/tf/nvidia/")
     assert (installer["url_username"], installer["url_password"]) == ("lab", "s3cret")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://apt:s3cret@repo.lab/debian", "https://apt:***@repo.lab/debian"),
+        ("https://t0ken@repo.lab/debian", "https://***@repo.lab/debian"),
+        ("http://repo.lab/debian", "http://repo.lab/debian"),
+        (None, ""),
+    ],
+)
+def test_driver_messages_redact_like_the_other_roles(url, shown):
+    """gpu_driver shows repository URLs the way every other role does (module_utils/_validate.py's redaction)."""
+    assert dr.redact_url(url) == shown
+
+
+def test_a_refused_repo_url_never_shows_its_password():
+    with pytest.raises(DriverPlanError) as caught:
+        dr.split_repo_url("gpu_driver_debian_mirror", "https://apt:s3cret@repo.lab/debian path")
+    assert "s3cret" not in str(caught.value) and "apt:***@repo.lab" in str(caught.value)
