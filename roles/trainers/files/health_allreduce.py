@@ -93,7 +93,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def launch_environment() -> tuple:
-    missing = [name for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if name not in os.environ]
+    missing = [
+        name for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if name not in os.environ
+    ]
     if missing:
         raise UsageError(f"not started by torchrun: {', '.join(missing)} not set (run it under torchrun)")
     return int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"]), int(os.environ["WORLD_SIZE"])

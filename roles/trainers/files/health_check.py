@@ -126,7 +126,9 @@ def select_device(requested: str) -> torch.device:
             )
         index = torch.cuda.current_device() if device.index is None else device.index
         if index >= torch.cuda.device_count():
-            raise UsageError(f"--device {requested} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+            raise UsageError(
+                f"--device {requested} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
+            )
         return torch.device("cuda", index)
     if device.type == "mps":
         if not mps_available():
@@ -146,7 +148,7 @@ def synchronizer(device: torch.device):
     return lambda: None  # CPU operations have finished when they return
 
 
-def timed_rate(step, work: float, sync, seconds: float, repeats: int = REPEATS, clock=time.perf_counter) -> float:
+def timed_rate(step, work: float, sync, seconds: float, clock=time.perf_counter) -> float:
     """Median rate (work per second) of REPEATS timed loops of STEP, after a warm-up.
 
     The warm-up runs STEP twice (kernel selection, allocator, library handles happen there), then one timed
@@ -159,9 +161,9 @@ def timed_rate(step, work: float, sync, seconds: float, repeats: int = REPEATS, 
     step()
     sync()
     once = max(clock() - start, 1e-9)
-    calls = max(1, int(seconds / repeats / once))
+    calls = max(1, int(seconds / REPEATS / once))
     rates = []
-    for _repeat in range(repeats):
+    for _repeat in range(REPEATS):
         sync()
         start = clock()
         for _call in range(calls):
