@@ -8,7 +8,7 @@ Usage:
 Measures, each a timed loop after a warm-up, with the device synchronised before the clock is read, as the
 median of five repeats:
 - matmul_fp32: square matrix products, 2*N^3 floating-point operations each (TF32 off);
-- matmul_tf32, matmul_bf16, matmul_fp16: the same on CUDA (bf16 only where the card has it);
+- matmul_tf32, matmul_bf16, matmul_fp16: the same on CUDA (TF32 and BF16 only from Ampere on);
 - copy: device memory bandwidth from a large tensor copy, counted as bytes read plus bytes written;
 - h2d, d2h (CUDA): host-to-device and device-to-host copies from and to pinned host memory;
 - loopback_tcp: a TCP stream through 127.0.0.1 between two threads of this process, the most a collective
@@ -193,12 +193,25 @@ class Float32Precision:
         torch.set_float32_matmul_precision(self.saved)
 
 
+def tensor_core_formats() -> bool:
+    """Whether the current CUDA device has TF32 and BF16 in hardware (compute capability 8.0, Ampere, and later).
+
+    torch's is_bf16_supported() takes including_emulation, default True, under which it answers True on Volta and
+    Turing too, where bfloat16 is emulated; is_tf32_supported() is is_bf16_supported(including_emulation=False)
+    on CUDA (torch 2.13, torch/cuda/__init__.py).  Releases without the argument have no emulation path.
+    """
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:
+        return bool(torch.cuda.is_bf16_supported())
+
+
 def matmul_dtypes(device: torch.device) -> dict:
     """Measure name -> (dtype, float32 matmul precision) for the products that apply to DEVICE."""
     dtypes = {"matmul_fp32": (torch.float32, "highest")}
     if device.type == "cuda":
-        dtypes["matmul_tf32"] = (torch.float32, "high")
-        if torch.cuda.is_bf16_supported():
+        if tensor_core_formats():  # before Ampere, "high" precision computes in float32: nothing new to time
+            dtypes["matmul_tf32"] = (torch.float32, "high")
             dtypes["matmul_bf16"] = (torch.bfloat16, "highest")
         dtypes["matmul_fp16"] = (torch.float16, "highest")
     return dtypes
@@ -470,6 +483,8 @@ def device_name(device: torch.device) -> str:
 
 def run(args) -> dict:
     device = select_device(args.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # the capability checks and library handles follow the current device
     size = args.size or DEFAULT_SIZE[device.type]
     began = time.perf_counter()
     log(f"device {device} ({device_name(device)}), torch {torch.__version__}, {torch.get_num_threads()} threads")

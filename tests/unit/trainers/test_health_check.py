@@ -164,17 +164,27 @@ def test_cpu_name_is_read_from_proc_cpuinfo(health):
     ("bf16", "expected"),
     [
         (True, ["matmul_fp32", "matmul_tf32", "matmul_bf16", "matmul_fp16"]),
-        (False, ["matmul_fp32", "matmul_tf32", "matmul_fp16"]),  # Volta/Turing: no bf16
+        (False, ["matmul_fp32", "matmul_fp16"]),  # Volta/Turing: neither TF32 nor BF16 units
     ],
 )
 def test_cuda_measures_tf32_bf16_fp16(health, monkeypatch, bf16, expected):
-    # Fake: torch.cuda.is_bf16_supported answers as a card with (Ampere and later) or without bf16 would.
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    # Fake: torch.cuda.is_bf16_supported answers as a card with (Ampere and later) or without the units would; the
+    # script must ask without emulation, which answers True on a V100 too.
+    asked = []
+
+    def is_bf16_supported(including_emulation=True):
+        asked.append(including_emulation)
+        return bf16 if not including_emulation else True
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
     dtypes = health.matmul_dtypes(torch.device("cuda", 0))
+    assert asked == [False]
     assert list(dtypes) == expected
     assert dtypes["matmul_fp32"] == (torch.float32, "highest")
-    assert dtypes["matmul_tf32"] == (torch.float32, "high")
     assert dtypes["matmul_fp16"] == (torch.float16, "highest")
+    if bf16:
+        assert dtypes["matmul_tf32"] == (torch.float32, "high")
+        assert dtypes["matmul_bf16"] == (torch.bfloat16, "highest")
     assert health.matmul_dtypes(torch.device("cpu")) == {"matmul_fp32": (torch.float32, "highest")}
 
 
