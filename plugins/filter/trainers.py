@@ -31,15 +31,22 @@ def trainers_single_run(host_plan, script, inputs, script_sha1):
         raise AnsibleFilterError(f"trainers_single_run: {exc}") from exc
 
 
+def trainers_health_run(host_plan, args):
+    try:
+        return _trainers.health_run(host_plan, list(args))
+    except (_trainers.TrainersPlanError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"trainers_health_run: {exc}") from exc
+
+
 def _mapping(name, value):
     if not isinstance(value, dict):
         raise AnsibleFilterError(f"{name} takes a mapping of host to result, not {type(value).__name__}")
     return value
 
 
-def trainers_ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
+def trainers_ddp_run(host_plan, inputs, script_sha1, hosts, nproc, script="mnist_cnn"):
     try:
-        return _trainers.ddp_run(host_plan, inputs, script_sha1, list(hosts), nproc)
+        return _trainers.ddp_run(host_plan, inputs, script_sha1, list(hosts), nproc, script)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"trainers_ddp_run: {exc}") from exc
 
@@ -52,9 +59,9 @@ def trainers_ddp_needed(found_by_host, hosts, nproc, combined_name, force=False)
         raise AnsibleFilterError(f"trainers_ddp_needed: {exc}") from exc
 
 
-def trainers_ddp_argv(host_plan, ddp, endpoint, job):
+def trainers_ddp_argv(host_plan, ddp, endpoint, job, args=None):
     try:
-        return _trainers.ddp_argv(host_plan, ddp, endpoint, job)
+        return _trainers.ddp_argv(host_plan, ddp, endpoint, job, args)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"trainers_ddp_argv: {exc}") from exc
 
@@ -77,6 +84,7 @@ class FilterModule:
             {
                 "trainers_plan": trainers_plan,
                 "trainers_single_run": trainers_single_run,
+                "trainers_health_run": trainers_health_run,
                 "trainers_ddp_run": trainers_ddp_run,
                 "trainers_ddp_needed": trainers_ddp_needed,
                 "trainers_ddp_argv": trainers_ddp_argv,

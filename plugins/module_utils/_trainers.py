@@ -76,12 +76,25 @@ MNIST_UPSTREAM_SHA256 = {
 }
 
 # stop_job.py stops a distributed job through /proc, job_lease.py stops it when the controller is gone, and
-# rendezvous_probe.py checks the rendezvous port before a launch, so they go only where distributed runs happen.
+# rendezvous_probe.py checks the rendezvous port before a launch, so they go only where distributed runs happen;
+# so does health_allreduce.py, which runs under torchrun. health_check.py (playbooks/health.yml's burn-in) measures
+# one host's device, which any host can.
 _SCRIPTS = {
-    "Linux": ("linear_regression.py", "mnist_cnn.py", "stop_job.py", "job_lease.py", "rendezvous_probe.py"),
-    "Darwin": ("linear_regression.py", "mnist_cnn.py"),
-    "Windows": ("linear_regression.py", "mnist_cnn.py"),
+    "Linux": (
+        "linear_regression.py",
+        "mnist_cnn.py",
+        "stop_job.py",
+        "job_lease.py",
+        "rendezvous_probe.py",
+        "health_check.py",
+        "health_allreduce.py",
+    ),
+    "Darwin": ("linear_regression.py", "mnist_cnn.py", "health_check.py"),
+    "Windows": ("linear_regression.py", "mnist_cnn.py", "health_check.py"),
 }
+# What a distributed run launches under torchrun: the trainer (train.yml), or the all-reduce of the burn-in
+# (health.yml), which is no trainer: it runs across the group whatever trainers_run holds.
+DDP_SCRIPTS = ("mnist_cnn", "health_allreduce")
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:[0-9]+)?)$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _WINDOWS_ABSOLUTE_RE = re.compile(r"^([A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
@@ -425,6 +438,7 @@ class Request:
     master_facts: Any = None
     master_interface: Any = ""
     user: Any = "torchfleet-trainer"
+    ddp_script: Any = "mnist_cnn"
 
 
 def plan(system, **options):
@@ -435,8 +449,9 @@ def plan(system, **options):
     ``scripts_dir``, ``runs_dir``, ``data_dir``, ``python``, ``directories`` (to create), ``scripts``
     (``src``/``dest``), ``data_url``, ``data`` (see :func:`data_files`), ``download``, ``run``, ``epochs``,
     ``limit``, ``device``, ``seed``, ``distributed``, ``run_id`` (this host's draw: the first host's is the
-    job's), ``timeout``, ``rendezvous``, ``run_as`` (the account the trainers run as, "" for the connecting user)
-    and ``run_prefix`` (the words that start a command as that account).
+    job's), ``timeout``, ``rendezvous``, ``ddp_script`` (what a distributed run launches), ``run_as`` (the account
+    the trainers run as, "" for the connecting user) and ``run_prefix`` (the words that start a command as that
+    account).
     """
     return _plan(Request(system, **options))
 
@@ -458,7 +473,8 @@ def _plan(request):
     check_rendezvous(request.master_addr, request.master_port, problems)
     account = run_as(request.user, resolved_scope, request.system, problems)
     sums = _checked_sums(request.data_sha256, problems)
-    distributed = _as_bool(request.distributed) and "mnist_cnn" in run
+    ddp_script = _checked_ddp_script(request.ddp_script, problems)
+    distributed = _as_bool(request.distributed) and (ddp_script != "mnist_cnn" or "mnist_cnn" in run)
     rendezvous = _checked_rendezvous(request, os_name, problems) if distributed else None
     if problems:
         where = " on " + request.host if request.host else ""
@@ -483,8 +499,18 @@ def _plan(request):
     result.update(_data_plan(request, data, sums, download and "mnist_cnn" in run))
     result.update(run=run, epochs=numbers["epochs"], limit=numbers["limit"], device=device, seed=numbers["seed"])
     result.update(distributed=distributed, timeout=numbers["timeout"], run_id=run_id(), rendezvous=rendezvous)
+    result.update(ddp_script=ddp_script)
     result.update(run_as=account, run_prefix=["runuser", "-u", account, "--"] if account else [])
     return result
+
+
+def _checked_ddp_script(script, problems):
+    """What the distributed run launches: one of :data:`DDP_SCRIPTS` (the playbooks set it, users do not)."""
+    name = str(script or "mnist_cnn")
+    if name not in DDP_SCRIPTS:
+        problems.append(f"The distributed run launches one of {', '.join(DDP_SCRIPTS)}, not {script!r}.")
+        return "mnist_cnn"
+    return name
 
 
 def _checked_run(run, problems):
@@ -621,6 +647,24 @@ def single_run(host_plan, script, inputs, script_sha1):
     return {"key": key, "output": output, "argv": host_plan.get("run_prefix", []) + limit + argv}
 
 
+def health_run(host_plan, args):
+    """The command line and output path of health.yml's burn-in on one host (health_check.py, deployed with the
+    trainers): ``args`` are its options, then ``--output`` in the runs directory; started as the plan's account and
+    bounded by ``trainers_timeout`` on the host as a trainer's run is (:func:`host_limit`).  Returns ``output``
+    and ``argv``."""
+    if not host_plan.get("python"):
+        raise TrainersPlanError(
+            "No Python with torch is known: run the torchfleet.lab.pytorch_env role first (it sets "
+            "torchfleet_torch), or set trainers_python to an interpreter that imports torch."
+        )
+    system = host_plan["system"]
+    output = join(system, host_plan["runs_dir"], "health_check.json")
+    script = join(system, host_plan["scripts_dir"], "health_check.py")
+    argv = [host_plan["python"], script, *[str(arg) for arg in args or []], "--output", output]
+    limit = host_limit(system, host_plan.get("timeout", 600))
+    return {"output": output, "argv": list(host_plan.get("run_prefix") or []) + limit + argv}
+
+
 def host_limit(system, seconds):
     """The words that bound a command on the host itself, so that a run whose controller went away still ends:
     GNU coreutils timeout on Linux (SIGTERM after ``seconds``, SIGKILL 30 s later, exit 124; ``timeout
@@ -667,13 +711,17 @@ def ddp_run_key(inputs, script_sha1, hosts, nproc):
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
-def ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
-    """A distributed mnist_cnn run on this host: ``key``, ``hosts``, ``nproc`` and the paths named after the key
-    in the runs directory: ``output`` (rank 0's combined metrics), ``logfile`` (torchrun's output) and ``lease``
-    (job_lease.py's lease: the job runs while the controller renews it).  Distributed runs are Linux only."""
+def ddp_run(host_plan, inputs, script_sha1, hosts, nproc, script="mnist_cnn"):
+    """A distributed run of ``script`` (one of :data:`DDP_SCRIPTS`) on this host: ``script``, ``key``, ``hosts``,
+    ``nproc`` and the paths named after the script and the key in the runs directory: ``output`` (rank 0's
+    combined results), ``logfile`` (torchrun's output) and ``lease`` (job_lease.py's lease: the job runs while the
+    controller renews it).  Distributed runs are Linux only."""
+    if script not in DDP_SCRIPTS:
+        raise TrainersPlanError(f"A distributed run launches one of {', '.join(DDP_SCRIPTS)}, not {script!r}.")
     key = ddp_run_key(inputs, script_sha1, hosts, nproc)
-    stem = f"{host_plan['dir']}/runs/mnist_cnn-ddp-{key}"
+    stem = f"{host_plan['dir']}/runs/{script}-ddp-{key}"
     return {
+        "script": script,
         "key": key,
         "hosts": list(hosts),
         "nproc": int(nproc),
@@ -689,7 +737,7 @@ def ddp_needed(found_by_host, hosts, nproc, combined_name, force=False):
     return _as_bool(force) or not ddp_run_done(found_by_host, hosts, nproc, combined_name)
 
 
-def ddp_argv(host_plan, ddp, endpoint, job):
+def ddp_argv(host_plan, ddp, endpoint, job, args=None):
     """The command that runs this host's part of the distributed run ``ddp`` (:func:`ddp_run`), whose rendezvous
     is ``endpoint`` (``HOST:PORT``).
 
@@ -701,7 +749,10 @@ def ddp_argv(host_plan, ddp, endpoint, job):
     https://pytorch.org/docs/stable/elastic/run.html name them): one node per host, ``--rdzv-backend=c10d`` with
     the store on the first host's ``endpoint``, ``--rdzv-id`` the run id, and ``--max-restarts=0`` so that a
     failed worker ends the job instead of restarting it.  The ranks' own ``--timeout`` is half of
-    ``trainers_timeout`` (at least 10 s) and ends one whose peer died."""
+    ``trainers_timeout`` (at least 10 s) and ends one whose peer died.
+
+    mnist_cnn takes the plan's training parameters; another script of :data:`DDP_SCRIPTS` (``ddp["script"]``)
+    takes ``args`` (its own options, health.yml's), then the same ``--timeout`` and ``--output``."""
     timeout = int(host_plan["timeout"])
     python, scripts = host_plan["python"], host_plan["dir"] + "/scripts/"
     guard = ["timeout", "--kill-after=20", str(timeout + 30), python, scripts + "job_lease.py", "guard"]
@@ -710,6 +761,11 @@ def ddp_argv(host_plan, ddp, endpoint, job):
     torchrun = [python, "-m", "torch.distributed.run", f"--nnodes={len(ddp['hosts'])}"]
     torchrun += [f"--nproc-per-node={ddp['nproc']}", "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}"]
     torchrun += [f"--rdzv-id={job['value']}", "--max-restarts=0"]
+    script = ddp.get("script", "mnist_cnn")
+    if script != "mnist_cnn":
+        trainer = [scripts + script + ".py", *[str(arg) for arg in args or []]]
+        trainer += [f"--timeout={max(timeout // 2, 10)}", f"--output={ddp['output']}"]
+        return list(host_plan.get("run_prefix") or []) + guard + ["--"] + torchrun + trainer
     trainer = [scripts + "mnist_cnn.py", "--distributed", f"--data-dir={host_plan['data_dir']}"]
     trainer += [f"--epochs={host_plan['epochs']}", f"--device={host_plan['device']}", f"--seed={host_plan['seed']}"]
     trainer += [f"--timeout={max(timeout // 2, 10)}", f"--output={ddp['output']}"]
@@ -718,8 +774,9 @@ def ddp_argv(host_plan, ddp, endpoint, job):
     return list(host_plan.get("run_prefix") or []) + guard + ["--"] + torchrun + trainer
 
 
-# The trainer's own one-line errors name the cause (a bad data file, a missing device) (mnist_cnn.py).
-_DDP_ERROR_RE = re.compile(r"mnist_cnn(?: rank [0-9]+)?: error: [^\n]*")
+# The script's own one-line errors name the cause (a bad data file, a missing device) (mnist_cnn.py,
+# health_allreduce.py).
+_DDP_ERROR_RE = re.compile(r"(?:mnist_cnn|health_allreduce)(?: rank [0-9]+)?: error: [^\n]*")
 # Otherwise the first exception a worker raised (a peer that went away, a timeout), as torchrun prints it,
 # prefixed with the rank; torchrun's own ChildFailedError only says that a worker failed.
 _DDP_EXCEPTION_RE = re.compile(r"(?m)^(?:\[rank[0-9]+\]: )?[A-Za-z_.]*(?:Error|Exception)(?:[^A-Za-z\n][^\n]*)?$")

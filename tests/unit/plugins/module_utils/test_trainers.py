@@ -180,12 +180,22 @@ def test_scripts_per_os_stop_job_only_where_distributed_runs_happen():
         "stop_job.py",
         "job_lease.py",
         "rendezvous_probe.py",
+        "health_check.py",
+        "health_allreduce.py",
     ]
     assert linux["scripts"][0]["dest"] == "/opt/torchfleet/trainers/scripts/linear_regression.py"
     windows = make_plan("Win32NT")
-    assert [s["src"] for s in windows["scripts"]] == ["linear_regression.py", "mnist_cnn.py"]
+    assert [s["src"] for s in windows["scripts"]] == ["linear_regression.py", "mnist_cnn.py", "health_check.py"]
     assert windows["scripts"][1]["dest"] == "C:\\ProgramData\\torchfleet\\trainers\\scripts\\mnist_cnn.py"
-    assert [s["src"] for s in make_plan("Darwin")["scripts"]] == ["linear_regression.py", "mnist_cnn.py"]
+    darwin = make_plan("Darwin")
+    assert [s["src"] for s in darwin["scripts"]] == ["linear_regression.py", "mnist_cnn.py", "health_check.py"]
+
+
+def test_every_script_the_plan_deploys_is_a_file_of_the_role():
+    files = REPO_ROOT / "roles" / "trainers" / "files"
+    for system in ("Linux", "Darwin", "Win32NT"):
+        for script in make_plan(system)["scripts"]:
+            assert (files / script["src"]).is_file(), script["src"]
 
 
 def test_public_data_is_verified_by_the_known_sums():
@@ -346,6 +356,23 @@ def test_distributed_across_linux_hosts_is_planned():
 def test_distributed_off_or_without_mnist_cnn_needs_no_linux(system):
     assert make_plan(system, distributed="false")["distributed"] is False
     assert make_plan(system, distributed=True, run=["linear_regression"])["distributed"] is False
+
+
+def test_the_burn_in_s_all_reduce_runs_across_the_group_whatever_trainers_run_holds():
+    # health.yml deploys the scripts with trainers_run: [] and launches health_allreduce, which is no trainer.
+    groups = {"lin1": "Linux", "lin2": "Linux"}
+    result = make_plan("Linux", distributed=True, run=[], group_systems=groups, ddp_script="health_allreduce")
+    assert result["distributed"] is True and result["ddp_script"] == "health_allreduce"
+    assert result["download"] is False
+    assert make_plan("Linux", distributed=True, run=[], group_systems=groups)["distributed"] is False
+    assert make_plan("Linux")["ddp_script"] == "mnist_cnn"
+
+
+def test_a_distributed_script_that_is_not_one_of_the_collection_s_is_refused():
+    with pytest.raises(tr.TrainersPlanError, match="launches one of mnist_cnn, health_allreduce, not 'evil'"):
+        make_plan("Linux", ddp_script="evil")
+    with pytest.raises(tr.TrainersPlanError, match="launches one of mnist_cnn, health_allreduce"):
+        tr.ddp_run(make_plan("Linux"), {}, "1" * 40, HOSTS, 1, script="../evil")
 
 
 # --- single-host runs --------------------------------------------------------------------------------------
@@ -828,6 +855,7 @@ def test_the_distributed_run_key_is_the_one_the_yaml_computed(values, hosts, npr
     run = tr.ddp_run(make_plan("Linux"), values, SCRIPT_SHA1["mnist_cnn"], hosts, nproc)
     stem = f"/opt/torchfleet/trainers/runs/mnist_cnn-ddp-{by_ansible}"
     assert run == {
+        "script": "mnist_cnn",
         "key": by_ansible,
         "hosts": hosts,
         "nproc": int(nproc),
@@ -885,6 +913,41 @@ def test_the_torchrun_command_is_the_one_the_yaml_built(limit, scope):
     assert "--timeout=22" in argv
     assert argv[-1] == ("--limit=512" if limit else f"--output={ddp['output']}")
     assert ("--limit=512" in argv) == bool(limit)
+
+
+def test_the_all_reduce_runs_under_the_same_bounds_with_its_own_options_and_names():
+    host_plan = make_plan("Linux", timeout=120)
+    ddp = tr.ddp_run(host_plan, {"health": ["--device", "cpu"]}, "3" * 40, HOSTS, 1, script="health_allreduce")
+    assert ddp["output"] == f"/opt/torchfleet/trainers/runs/health_allreduce-ddp-{ddp['key']}.json"
+    assert ddp["lease"].endswith(f"health_allreduce-ddp-{ddp['key']}.lease")
+    job = {"tag": "TORCHFLEET_JOB", "value": "torchfleet-" + "a" * 32, "stale": 60}
+    argv = tr.ddp_argv(host_plan, ddp, "10.0.0.1:29400", job, ["--backend=auto", "--sizes=1048576"])
+    trainer = tr.ddp_run(host_plan, {}, "3" * 40, HOSTS, 1)
+    mnist = tr.ddp_argv(host_plan, trainer, "10.0.0.1:29400", job)
+    # The account, the host-side timeout, the lease and torchrun's rendezvous are the trainer's; only the lease's
+    # file is the run's own.
+    launcher = argv.index("/opt/torchfleet/trainers/scripts/health_allreduce.py")
+    same = [word.replace(trainer["lease"], ddp["lease"]) for word in mnist]
+    assert argv[:launcher] == same[: same.index("/opt/torchfleet/trainers/scripts/mnist_cnn.py")]
+    assert f"--lease={ddp['lease']}" in argv
+    assert argv[:4] == ["runuser", "-u", "torchfleet-trainer", "--"]
+    assert argv[launcher + 1 :] == ["--backend=auto", "--sizes=1048576", "--timeout=60", f"--output={ddp['output']}"]
+
+
+def test_the_burn_in_runs_as_the_account_within_trainers_timeout():
+    host_plan = make_plan("Linux", timeout=90)
+    run = tr.health_run(host_plan, ["--device", "cpu", "--seconds-per-test=0.5"])
+    assert run["output"] == "/opt/torchfleet/trainers/runs/health_check.json"
+    assert run["argv"] == [
+        *("runuser", "-u", "torchfleet-trainer", "--", "timeout", "--kill-after=30", "90"),
+        "/opt/torchfleet/envs/pytorch_env/bin/python",
+        "/opt/torchfleet/trainers/scripts/health_check.py",
+        *("--device", "cpu", "--seconds-per-test=0.5", "--output", run["output"]),
+    ]
+    mac = tr.health_run(make_plan("Darwin", home="/Users/ana"), [])
+    assert mac["argv"][0] == "/opt/torchfleet/envs/pytorch_env/bin/python" and mac["argv"][-2:] == ["--output", mac["output"]]
+    with pytest.raises(tr.TrainersPlanError, match="No Python with torch is known"):
+        tr.health_run(make_plan("Linux", python=""), [])
 
 
 def test_the_ranks_timeout_is_half_of_trainers_timeout_but_at_least_10_s():
