@@ -44,9 +44,9 @@ def _mapping(name, value):
     return value
 
 
-def trainers_ddp_run(host_plan, inputs, script_sha1, hosts, nproc, script="mnist_cnn"):
+def trainers_ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
     try:
-        return _trainers.ddp_run(host_plan, inputs, script_sha1, list(hosts), nproc, script)
+        return _trainers.ddp_run(host_plan, inputs, script_sha1, list(hosts), nproc)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"trainers_ddp_run: {exc}") from exc
 

@@ -711,11 +711,12 @@ def ddp_run_key(inputs, script_sha1, hosts, nproc):
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
-def ddp_run(host_plan, inputs, script_sha1, hosts, nproc, script="mnist_cnn"):
-    """A distributed run of ``script`` (one of :data:`DDP_SCRIPTS`) on this host: ``script``, ``key``, ``hosts``,
-    ``nproc`` and the paths named after the script and the key in the runs directory: ``output`` (rank 0's
-    combined results), ``logfile`` (torchrun's output) and ``lease`` (job_lease.py's lease: the job runs while the
-    controller renews it).  Distributed runs are Linux only."""
+def ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
+    """A distributed run of the plan's ``ddp_script`` (one of :data:`DDP_SCRIPTS`) on this host: ``script``,
+    ``key``, ``hosts``, ``nproc`` and the paths named after the script and the key in the runs directory:
+    ``output`` (rank 0's combined results), ``logfile`` (torchrun's output) and ``lease`` (job_lease.py's lease:
+    the job runs while the controller renews it).  Distributed runs are Linux only."""
+    script = host_plan.get("ddp_script") or "mnist_cnn"
     if script not in DDP_SCRIPTS:
         raise TrainersPlanError(f"A distributed run launches one of {', '.join(DDP_SCRIPTS)}, not {script!r}.")
     key = ddp_run_key(inputs, script_sha1, hosts, nproc)

@@ -79,7 +79,7 @@ def test_every_host_gets_a_row_and_the_failed_ones_fail(tmp_path):
     assert report["allreduce"]["status"] == "failed"
     assert "bad, gone did not finish the burn-in" in report["allreduce"]["reason"]
 
-    rows = [line for line in (report_dir / "health-report.md").read_text(encoding="utf-8").splitlines()]
+    rows = (report_dir / "health-report.md").read_text(encoding="utf-8").splitlines()
     assert [r.split(" | ")[0].lstrip("| ") for r in rows if re.match(r"^\| (bad|gone|good[12]) \|", r)][:4] == [
         "bad",
         "gone",

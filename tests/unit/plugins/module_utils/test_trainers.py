@@ -372,7 +372,7 @@ def test_a_distributed_script_that_is_not_one_of_the_collection_s_is_refused():
     with pytest.raises(tr.TrainersPlanError, match="launches one of mnist_cnn, health_allreduce, not 'evil'"):
         make_plan("Linux", ddp_script="evil")
     with pytest.raises(tr.TrainersPlanError, match="launches one of mnist_cnn, health_allreduce"):
-        tr.ddp_run(make_plan("Linux"), {}, "1" * 40, HOSTS, 1, script="../evil")
+        tr.ddp_run({**make_plan("Linux"), "ddp_script": "../evil"}, {}, "1" * 40, HOSTS, 1)
 
 
 # --- single-host runs --------------------------------------------------------------------------------------
@@ -916,14 +916,15 @@ def test_the_torchrun_command_is_the_one_the_yaml_built(limit, scope):
 
 
 def test_the_all_reduce_runs_under_the_same_bounds_with_its_own_options_and_names():
-    host_plan = make_plan("Linux", timeout=120)
-    ddp = tr.ddp_run(host_plan, {"health": ["--device", "cpu"]}, "3" * 40, HOSTS, 1, script="health_allreduce")
+    host_plan = make_plan("Linux", timeout=120, ddp_script="health_allreduce")
+    ddp = tr.ddp_run(host_plan, {"health": ["--device", "cpu"]}, "3" * 40, HOSTS, 1)
     assert ddp["output"] == f"/opt/torchfleet/trainers/runs/health_allreduce-ddp-{ddp['key']}.json"
     assert ddp["lease"].endswith(f"health_allreduce-ddp-{ddp['key']}.lease")
     job = {"tag": "TORCHFLEET_JOB", "value": "torchfleet-" + "a" * 32, "stale": 60}
     argv = tr.ddp_argv(host_plan, ddp, "10.0.0.1:29400", job, ["--backend=auto", "--sizes=1048576"])
-    trainer = tr.ddp_run(host_plan, {}, "3" * 40, HOSTS, 1)
-    mnist = tr.ddp_argv(host_plan, trainer, "10.0.0.1:29400", job)
+    trainer_plan = {**host_plan, "ddp_script": "mnist_cnn"}
+    trainer = tr.ddp_run(trainer_plan, {}, "3" * 40, HOSTS, 1)
+    mnist = tr.ddp_argv(trainer_plan, trainer, "10.0.0.1:29400", job)
     # The account, the host-side timeout, the lease and torchrun's rendezvous are the trainer's; only the lease's
     # file is the run's own.
     launcher = argv.index("/opt/torchfleet/trainers/scripts/health_allreduce.py")
@@ -945,7 +946,8 @@ def test_the_burn_in_runs_as_the_account_within_trainers_timeout():
         *("--device", "cpu", "--seconds-per-test=0.5", "--output", run["output"]),
     ]
     mac = tr.health_run(make_plan("Darwin", home="/Users/ana"), [])
-    assert mac["argv"][0] == "/opt/torchfleet/envs/pytorch_env/bin/python" and mac["argv"][-2:] == ["--output", mac["output"]]
+    assert mac["argv"][0] == "/opt/torchfleet/envs/pytorch_env/bin/python"
+    assert mac["argv"][-2:] == ["--output", mac["output"]]
     with pytest.raises(tr.TrainersPlanError, match="No Python with torch is known"):
         tr.health_run(make_plan("Linux", python=""), [])
 
