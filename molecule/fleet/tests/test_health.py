@@ -1,12 +1,16 @@
 """playbooks/health.yml on the three fleet hosts, one of them slowed on purpose (issue 16, "In the lab").
 
 The slowed container gets a CPU quota through ``podman update --cpus`` (cgroup v1 here: the CFS quota over its
-period, https://docs.podman.io/en/v4.3/markdown/podman-update.1.html); the machine's cores are shared by the three
+period, https://docs.podman.io/en/v4.3/markdown/podman-update.1.html). The machine's cores are shared by the three
 containers, so the quota is set well under a third of a core: the slowed host measures a fraction of what the
 others do, far under the 80 % of the fleet median that flags a host, and the others, each at or above the median of
 three, cannot be flagged by it. The burn-in then must flag exactly that host, list all three with it first, report
 an all-reduce bus bandwidth that is positive and under the loopback TCP bandwidth measured in the same run, and,
 with health_fail_on_outlier left at its default (true), exit non-zero naming that host.
+
+Lifting the quota again goes to the OCI runtime itself: podman 4.3.1 records ``--cpus=0`` (or ``--cpu-quota=-1``)
+as no limit, but the kernel's ``cpu.cfs_quota_us`` stayed at the old quota (seen here, runc 1.1.5), while
+``runc update --cpu-quota -1`` lifted it (https://github.com/opencontainers/runc/blob/v1.1.5/man/runc-update.8.md).
 """
 
 from __future__ import annotations
@@ -58,8 +62,12 @@ def burn_in(repo_root, report_dir):
         limited = _podman("exec", SLOW, "sh", "-c", quota).split()
         result = _health(repo_root, EXTRA)
     finally:
-        # The quota the container had (-1: none), over the same period.
-        _podman("update", f"--cpu-period={before[1]}", f"--cpu-quota={before[0]}", SLOW)
+        # podman's record of the limit first, then the kernel's quota as it was (-1: none), through the runtime.
+        _podman("update", "--cpus=0", SLOW)
+        container = _podman("container", "inspect", "--format", "{{.Id}}", SLOW)
+        runtime = _podman("info", "--format", "{{.Host.OCIRuntime.Path}}")
+        command = [runtime, "update", f"--cpu-period={before[1]}", f"--cpu-quota={before[0]}", container]
+        subprocess.run(command, check=True, capture_output=True)
     restored = _podman("exec", SLOW, "sh", "-c", quota).split()
     report = json.loads((report_dir / "health-report.json").read_text())
     margins = {
