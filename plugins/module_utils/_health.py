@@ -664,8 +664,8 @@ ROW_HEIGHT = 22
 
 
 def measure_chart_svg(name, entries):
-    """One measure across the fleet: a bar per host (flagged hosts red), a dashed tick at the median of its peers
-    and a solid tick at its card's datasheet figure, all on one scale."""
+    """One measure across a group of peers: a bar per host (flagged hosts red), a dashed tick at the peers' median
+    and a solid tick at the card's datasheet figure, all on one scale."""
     label, unit = MEASURES[name][0], MEASURES[name][1]
     rows = [(e, e["measures"][name]) for e in entries if name in e["measures"]]
     top = max(max(m["value"], m["median"] or 0, m["spec"] or 0) for _e, m in rows)
@@ -729,10 +729,19 @@ def _html(evaluated, title):
             f"<td>{_esc(entry.get('spec_model') or '-')}</td><td>{_esc('; '.join(entry['reasons']) or '-')}</td></tr>"
         )
     out.append("</table>")
-    measured = [e for e in hosts if e["measures"]]
+    # One chart per measure and group of peers: a CPU's GFLOPS next to a GPU's TFLOPS on one scale shows nothing.
+    groups = {}
+    for entry in hosts:
+        if entry["measures"]:
+            groups.setdefault((entry["kind"], normalize_name(entry.get("device_name"))), []).append(entry)
     for name in MEASURES:
-        if any(name in e["measures"] for e in measured):
-            out.append(f"<h2>{_esc(MEASURES[name][0])}</h2><figure>{measure_chart_svg(name, measured)}</figure>")
+        for members in groups.values():
+            if any(name in e["measures"] for e in members):
+                device = members[0].get("device_name") or members[0]["kind"]
+                caption = f"{MEASURES[name][0]}: {device} ({len(members)} host(s))"
+                out.append(
+                    f"<figure><figcaption>{_esc(caption)}</figcaption>{measure_chart_svg(name, members)}</figure>"
+                )
     for entry in hosts:
         out.append(
             f'<section class="host {entry["status"]}" data-host="{_esc(entry["host"])}">'

@@ -427,30 +427,44 @@ def test_markdown_lists_every_host_flagged_first_with_a_table_each():
     assert "bus bandwidth 0.472 GB/s" in text and "busbw = algbw x 2(n-1)/n" in text
 
 
-def test_html_has_an_svg_chart_per_measure_with_median_and_datasheet_ticks():
+def test_html_has_an_svg_chart_per_measure_and_peer_group_with_median_and_datasheet_ticks():
     page = _health.render(_evaluated(), "html", title="Lab <health>")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "<title>Lab &lt;health&gt;</title>" in page and "<h1>Lab &lt;health&gt;</h1>" in page
-    charts = re.findall(r'<svg class="health-chart" data-measure="([a-z0-9_]+)"', page)
-    assert charts == [
+    charts = re.findall(r'<figcaption>([^<]+)</figcaption><svg class="health-chart" data-measure="([a-z0-9_]+)"', page)
+    # The H100 and the CPU hosts are not peers: each measure gets a chart per group, the flagged group's first.
+    assert [measure for _caption, measure in charts] == [
+        "matmul_fp32",
         "matmul_fp32",
         "matmul_tf32",
         "matmul_bf16",
         "matmul_fp16",
         "sustained",
+        "sustained",
+        "copy",
         "copy",
         "h2d",
         "d2h",
         "loopback_tcp",
+        "loopback_tcp",
     ]
-    fp32 = page[
-        page.index('data-measure="matmul_fp32"') : page.index("</svg>", page.index('data-measure="matmul_fp32"'))
+    assert charts[0][0] == "Matmul FP32: NVIDIA H100 80GB HBM3 (1 host(s))"
+    assert charts[1][0] == "Matmul FP32: AMD EPYC (3 host(s))"
+    cpu = page.split('data-measure="matmul_fp32"')[2].split("</svg>")[0]
+    bars = re.findall(
+        r'<rect class="bar" data-host="([^"]+)" x="\d+" y="[\d.]+" width="([\d.]+)"[^>]*fill="(#[0-9a-f]+)"', cpu
+    )
+    # Flagged host first and red; on the group's scale the slowed host's bar is 40% of the others'.
+    assert [(host, colour) for host, _width, colour in bars] == [
+        ("lab-3", "#d62728"),
+        ("lab-1", "#1f77b4"),
+        ("lab-2", "#1f77b4"),
     ]
-    bars = re.findall(r'<rect class="bar" data-host="([^"]+)"[^>]*fill="(#[0-9a-f]+)"', fp32)
-    # Flagged hosts first; the flagged CPU host's bar is red, the others blue; the host name is escaped.
-    assert bars == [("gpu-&lt;1&gt;", "#1f77b4"), ("lab-3", "#d62728"), ("lab-1", "#1f77b4"), ("lab-2", "#1f77b4")]
-    assert fp32.count('class="median"') == 4
-    assert fp32.count('class="spec"') == 1  # only the H100 has a datasheet figure
+    widths = [float(width) for _host, width, _colour in bars]
+    assert widths[0] == pytest.approx(0.4 * widths[1], rel=0.01) and widths[1] == pytest.approx(_health.BAR_WIDTH)
+    assert cpu.count('class="median"') == 3 and 'class="spec"' not in cpu  # CPUs: no datasheet
+    gpu = page.split('data-measure="matmul_bf16"')[1].split("</svg>")[0]
+    assert 'data-host="gpu-&lt;1&gt;"' in gpu and gpu.count('class="spec"') == 1 and "#d62728" in gpu
     summary = page[page.index('<table class="summary">') : page.index("</table>")]
     assert re.findall(r'<tr class="(\w+)" data-host="([^"]+)"', summary) == [
         ("missing", "gone"),
@@ -467,3 +481,25 @@ def test_render_refuses_other_formats_and_inputs():
         _health.render(_evaluated(), "pdf")
     with pytest.raises(_health.HealthError, match="needs what health_evaluate returns"):
         _health.render({"hosts": "x"})
+
+
+def test_docs_table_matches_the_data():
+    # docs/health.md shows the table users read; it must say what the code compares with.
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "health.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in docs.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 10 and cells[0] in {r["model"] for r in _health.GPU_SPECS}:
+            rows[cells[0]] = cells
+    assert set(rows) == {r["model"] for r in _health.GPU_SPECS}
+
+    def shown(value):
+        return "-" if value is None else f"{value:g}"
+
+    for row in _health.GPU_SPECS:
+        cells = rows[row["model"]]
+        t = row["tflops"]
+        expected = [shown(t["fp32"]), shown(t["tf32"]), shown(t["bf16"]), shown(t["fp16"])]
+        assert cells[2:6] == expected, row["model"]
+        assert cells[6:8] == [shown(row["memory_gb_s"]), shown(row["host_link_gb_s"])], row["model"]
+        assert row["source"] in docs
