@@ -396,12 +396,13 @@ def _split(results):
 
 
 def _peer_key(result):
-    return (result["kind"], normalize_name(result.get("device_name")))
+    # The matrix size is part of it: a product of another size is another measurement.
+    return (result["kind"], normalize_name(result.get("device_name")), result.get("size"))
 
 
 def _peer_medians(usable):
-    """Peers are hosts of the same kind and device model: comparing a T4 with an H100, or two CPU models, says
-    nothing.  Returns (hosts per peer group, median of each measure per peer group)."""
+    """Peers are hosts of the same kind, device model and matrix size: comparing a T4 with an H100, or two CPU
+    models, says nothing.  Returns (hosts per peer group, median of each measure per peer group)."""
     groups = {}
     for host, result in usable.items():
         groups.setdefault(_peer_key(result), []).append(host)
@@ -453,6 +454,7 @@ def _evaluate_host(host, result, peers, medians, limits):
         "device_name": result.get("device_name"),
         "torch": result.get("torch"),
         "threads": result.get("threads"),
+        "size": result.get("size"),
         "peers": peers,
         "spec_model": row["model"] if row else None,
         "spec_source": row["source"] if row else None,
@@ -733,7 +735,9 @@ def _html(evaluated, title):
     groups = {}
     for entry in hosts:
         if entry["measures"]:
-            groups.setdefault((entry["kind"], normalize_name(entry.get("device_name"))), []).append(entry)
+            groups.setdefault((entry["kind"], normalize_name(entry.get("device_name")), entry.get("size")), []).append(
+                entry
+            )
     for name in MEASURES:
         for members in groups.values():
             if any(name in e["measures"] for e in members):

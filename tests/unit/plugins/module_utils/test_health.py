@@ -244,6 +244,14 @@ def test_peers_are_hosts_of_the_same_device():
     assert "matmul_tf32" not in t4["measures"] and t4["measures"]["matmul_fp16"]["spec"] == pytest.approx(65e12)
 
 
+def test_hosts_run_at_another_matrix_size_are_not_peers():
+    other = _scaled(CPU, 0.4)
+    other["size"] = 512
+    out = _health.evaluate({"a": CPU, "b": CPU, "c": other}, None, None)
+    assert out["flagged"] == []
+    assert {h["host"]: h["peers"] for h in out["hosts"]} == {"a": 2, "b": 2, "c": 1}
+
+
 def test_unknown_gpu_is_compared_with_the_median_only():
     result = _cuda("NVIDIA H100 80GB HBM3")
     result["device_name"] = "NVIDIA A10G"
