@@ -35,12 +35,12 @@ import statistics
 # same string nvidia-smi prints) after :func:`normalize_name`; the unit tests hold each one against names seen in
 # public logs (tests/unit/plugins/module_utils/test_health.py says where).
 
-H100_URL = "https://www.nvidia.com/en-us/data-center/h100/"
+H100_URL = "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet"
 H200_URL = "https://www.nvidia.com/en-us/data-center/h200/"
 A100_URL = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"
 L40S_URL = "https://www.nvidia.com/en-us/data-center/l40s/"
 L4_URL = "https://www.nvidia.com/en-us/data-center/l4/"
-ADA_URL = "https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf"
+ADA_URL = "https://images.nvidia.com/aem-dam/Solutions/Data-Center/l4/nvidia-ada-gpu-architecture-whitepaper-v2.1.pdf"
 A10_URL = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a10/pdf/a10-datasheet.pdf"
 V100_URL = "https://images.nvidia.com/content/technologies/volta/pdf/volta-v100-datasheet-update-us-1165301-r5.pdf"
 T4_URL = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/t4-tensor-core-datasheet-951643.pdf"
@@ -61,14 +61,14 @@ def _row(model, names, tflops, bandwidth, source):
 
 
 GPU_SPECS = (
-    # Hopper.  H100 page: SXM 67 / 989* / 1,979* / 1,979* TFLOPS, 3.35 TB/s, PCIe Gen5 128 GB/s;
-    # PCIe 51 / 756* / 1,513* / 1,513*, 2 TB/s; NVL 60 / 835* / 1,671* / 1,671*, 3.9 TB/s.
+    # Hopper.  H100 datasheet: SXM 67 / 989* / 1,979* / 1,979* TFLOPS, 3.35 TB/s, PCIe Gen5 128 GB/s;
+    # PCIe 51 / 756* / 1,513* / 1,513*, 2 TB/s, Gen5 128 GB/s.
     _row("H100 SXM", [r"H100 80GB HBM3"], (67, 494.5, 989.5, 989.5), (3350, 128), H100_URL),
     _row("H100 PCIe", [r"H100 PCIE"], (51, 378, 756.5, 756.5), (2000, 128), H100_URL),
-    _row("H100 NVL", [r"H100 NVL"], (60, 417.5, 835.5, 835.5), (3900, 128), H100_URL),
-    # H200 page: SXM 67 / 989* / 1,979* / 1,979*, 4.8 TB/s; NVL 60 / 835* / 1,671* / 1,671*, 4.8 TB/s; Gen5 128.
+    # H200 page: the H100 SXM's compute (67 / 989* / 1,979* / 1,979*) with 141 GB at 4.8 TB/s; Gen5 128 GB/s.
     _row("H200 SXM", [r"H200"], (67, 494.5, 989.5, 989.5), (4800, 128), H200_URL),
-    _row("H200 NVL", [r"H200 NVL"], (60, 417.5, 835.5, 835.5), (4800, 128), H200_URL),
+    # The NVL cards (H100 NVL, H200 NVL) are left out: their figures could not be checked against a second copy
+    # when the table was written, so they are compared with the median only.
     # Ampere.  A100 datasheet: FP32 19.5, TF32 156 (312*), BF16 312 (624*), FP16 312 (624*) on every form factor;
     # memory 1,555 GB/s (40GB PCIe and SXM), 1,935 GB/s (80GB PCIe), 2,039 GB/s (80GB SXM); PCIe Gen4 64 GB/s.
     _row("A100 SXM4 40GB", [r"A100-SXM4-40GB"], (19.5, 156, 312, 312), (1555, 64), A100_URL),
@@ -85,11 +85,10 @@ GPU_SPECS = (
     # Ada whitepaper, appendix table of the GeForce RTX 4090: peak FP32 82.6 TFLOPS, TF32 Tensor 82.6 (165.2*),
     # BF16 and FP16 Tensor with FP32 accumulate 165.2 (330.4*), 1008 GB/s; PCIe Gen4 x16 (64 GB/s both ways).
     _row("GeForce RTX 4090", [r"GEFORCE RTX 4090"], (82.6, 82.6, 165.2, 165.2), (1008, 64), ADA_URL),
-    # Volta.  V100 datasheet: SXM2 15.7 FP32, 125 Tensor; PCIe 14 / 112; V100S PCIe 16.4 / 130; memory 900 GB/s
-    # (V100S 1,134 GB/s); PCIe Gen3 32 GB/s.  No TF32 or BF16 units.
+    # Volta.  V100 datasheet: SXM2 15.7 FP32, 125 Tensor; PCIe 14 / 112; 900 GB/s; PCIe Gen3 32 GB/s.  No TF32 or
+    # BF16 units.  (The V100S is left out, unchecked: it is compared with the median only.)
     _row("V100 SXM2", [r"V100-SXM2-(16|32)GB"], (15.7, None, None, 125), (900, 32), V100_URL),
     _row("V100 PCIe", [r"V100-PCIE-(16|32)GB"], (14, None, None, 112), (900, 32), V100_URL),
-    _row("V100S PCIe", [r"V100S-PCIE-32GB"], (16.4, None, None, 130), (1134, 32), V100_URL),
     # Turing.  T4 datasheet: FP32 8.1, mixed precision (FP16/FP32) 65, 320 GB/s, PCIe Gen3 x16 (32 GB/s both ways).
     _row("T4", [r"T4"], (8.1, None, None, 65), (320, 32), T4_URL),
 )
@@ -397,12 +396,13 @@ def _split(results):
 
 
 def _peer_key(result):
-    return (result["kind"], normalize_name(result.get("device_name")))
+    # The matrix size is part of it: a product of another size is another measurement.
+    return (result["kind"], normalize_name(result.get("device_name")), result.get("size"))
 
 
 def _peer_medians(usable):
-    """Peers are hosts of the same kind and device model: comparing a T4 with an H100, or two CPU models, says
-    nothing.  Returns (hosts per peer group, median of each measure per peer group)."""
+    """Peers are hosts of the same kind, device model and matrix size: comparing a T4 with an H100, or two CPU
+    models, says nothing.  Returns (hosts per peer group, median of each measure per peer group)."""
     groups = {}
     for host, result in usable.items():
         groups.setdefault(_peer_key(result), []).append(host)
@@ -454,6 +454,7 @@ def _evaluate_host(host, result, peers, medians, limits):
         "device_name": result.get("device_name"),
         "torch": result.get("torch"),
         "threads": result.get("threads"),
+        "size": result.get("size"),
         "peers": peers,
         "spec_model": row["model"] if row else None,
         "spec_source": row["source"] if row else None,
@@ -665,8 +666,8 @@ ROW_HEIGHT = 22
 
 
 def measure_chart_svg(name, entries):
-    """One measure across the fleet: a bar per host (flagged hosts red), a dashed tick at the median of its peers
-    and a solid tick at its card's datasheet figure, all on one scale."""
+    """One measure across a group of peers: a bar per host (flagged hosts red), a dashed tick at the peers' median
+    and a solid tick at the card's datasheet figure, all on one scale."""
     label, unit = MEASURES[name][0], MEASURES[name][1]
     rows = [(e, e["measures"][name]) for e in entries if name in e["measures"]]
     top = max(max(m["value"], m["median"] or 0, m["spec"] or 0) for _e, m in rows)
@@ -730,10 +731,21 @@ def _html(evaluated, title):
             f"<td>{_esc(entry.get('spec_model') or '-')}</td><td>{_esc('; '.join(entry['reasons']) or '-')}</td></tr>"
         )
     out.append("</table>")
-    measured = [e for e in hosts if e["measures"]]
+    # One chart per measure and group of peers: a CPU's GFLOPS next to a GPU's TFLOPS on one scale shows nothing.
+    groups = {}
+    for entry in hosts:
+        if entry["measures"]:
+            groups.setdefault((entry["kind"], normalize_name(entry.get("device_name")), entry.get("size")), []).append(
+                entry
+            )
     for name in MEASURES:
-        if any(name in e["measures"] for e in measured):
-            out.append(f"<h2>{_esc(MEASURES[name][0])}</h2><figure>{measure_chart_svg(name, measured)}</figure>")
+        for members in groups.values():
+            if any(name in e["measures"] for e in members):
+                device = members[0].get("device_name") or members[0]["kind"]
+                caption = f"{MEASURES[name][0]}: {device} ({len(members)} host(s))"
+                out.append(
+                    f"<figure><figcaption>{_esc(caption)}</figcaption>{measure_chart_svg(name, members)}</figure>"
+                )
     for entry in hosts:
         out.append(
             f'<section class="host {entry["status"]}" data-host="{_esc(entry["host"])}">'

@@ -42,8 +42,9 @@ SCRIPT = "health_check"
 SCHEMA = 1
 REPEATS = 5
 # Default matrix sizes: big enough to keep the device's math units busy, small enough for a 16 GB card
-# (three 8192^2 fp32 matrices are 0.8 GB) and for a two-core CPU to finish a product in well under a second.
-DEFAULT_SIZE = {"cuda": 8192, "mps": 4096, "cpu": 2048}
+# (three 8192^2 fp32 matrices are 0.8 GB) and for a CPU container limited to half a core to finish a product in a
+# fraction of a second (2 x 1024^3 = 2.1 GFLOP); CPU hosts are compared with their peers only, at the same size.
+DEFAULT_SIZE = {"cuda": 8192, "mps": 4096, "cpu": 1024}
 # Copy buffers: well beyond a GPU's L2 cache (H100: 50 MB) and a usual CPU's last-level cache; on CPUs they
 # stay at 256 MiB, so that a lab container slowed on purpose still finishes in seconds.
 COPY_BYTES = {"cuda": 1 << 30, "mps": 256 << 20, "cpu": 256 << 20}
