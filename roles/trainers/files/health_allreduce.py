@@ -36,6 +36,8 @@ SCRIPT = "health_allreduce"
 SCHEMA = 1
 DEFAULT_SIZES = (1 << 20, 16 << 20, 64 << 20)
 ELEMENT_BYTES = 4  # float32
+# Room for a host name in the gather below: Linux's HOST_NAME_MAX is 64 bytes (gethostname(2)).
+HOSTNAME_BYTES = 256
 
 
 class UsageError(Exception):
@@ -122,6 +124,22 @@ def log(rank: int, world_size: int, message: str) -> None:
     print(f"[{SCRIPT} rank {rank}/{world_size}] {message}", file=sys.stderr, flush=True)
 
 
+def gather_hostnames(world_size: int, device: torch.device) -> list:
+    """Every rank's host name, in rank order, gathered as fixed-size byte tensors.
+
+    Not all_gather_object: it turns the gathered bytes back through tensor.numpy() (torch/distributed/
+    distributed_c10d.py, _tensor_to_object), and a torch-only environment has no numpy ("Numpy is not available").
+    """
+    dist = torch.distributed
+    name = socket.gethostname().encode("utf-8")[:HOSTNAME_BYTES]
+    mine = torch.zeros(HOSTNAME_BYTES, dtype=torch.uint8, device=device)
+    if name:
+        mine[: len(name)] = torch.tensor(list(name), dtype=torch.uint8, device=device)
+    gathered = [torch.zeros_like(mine) for _rank in range(world_size)]
+    dist.all_gather(gathered, mine)
+    return [bytes(part.cpu().tolist()).rstrip(b"\0").decode("utf-8", "replace") for part in gathered]
+
+
 def measure(size: int, args, device: torch.device, clock=time.perf_counter) -> float:
     """Mean seconds of one all-reduce of SIZE bytes on the slowest rank."""
     dist = torch.distributed
@@ -155,8 +173,7 @@ def run(args) -> dict | None:
         torch.cuda.set_device(device)
     dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=args.timeout))
     try:
-        hostnames = [None] * world_size
-        dist.all_gather_object(hostnames, socket.gethostname())
+        hostnames = gather_hostnames(world_size, device)
         results = []
         for size in args.sizes:
             seconds = measure(size, args, device)
