@@ -260,6 +260,11 @@ ee-run: lab $(EE_STAMP) ## Run site.yml and train.yml through the EE with ansibl
 	ANSIBLE_RUNNER=$(EE_VENV)/bin/ansible-runner TORCHFLEET_EE_IMAGE=$(EE_IMAGE) \
 	  tests/harness/ee_run.sh
 
+.PHONY: ee-ci
+ee-ci: lab ee ## CI-sized ee-run: build the EE, then site.yml and train.yml in it and directly, side by side
+	ANSIBLE_RUNNER=$(EE_VENV)/bin/ansible-runner TORCHFLEET_EE_IMAGE=$(EE_IMAGE) \
+	  tests/harness/ee_run.sh --ci
+
 .PHONY: lab
 lab: venv ## Prepare the test lab: host packages, Debian image, mirror and its HTTP server
 	tests/harness/lab.sh up
@@ -287,7 +292,8 @@ faults: lab ## Inject faults on purpose (molecule faults) and write docs/faults.
 	TORCHFLEET_WRITE_FAULTS_DOC=1 molecule test -s faults
 
 # Everything CI runs. The faults scenario, the longest, runs in the background beside the rest, on a host, ports
-# and a mirror of its own (molecule/faults/molecule.yml); its log is printed after the rest. If the rest fails,
+# and a mirror of its own (molecule/faults/molecule.yml); its log is printed after the rest. ee-ci (the EE build and
+# site.yml and train.yml through it, about 3.5 min with the build cached) has a network, hosts and port of its own. If the rest fails,
 # or make is interrupted, faults is stopped (and, on failure, its host destroyed) rather than waited for.
 .PHONY: test
 test: lab ## Everything CI runs (the faults scenario beside the rest)
@@ -295,7 +301,7 @@ test: lab ## Everything CI runs (the faults scenario beside the rest)
 	@echo "== molecule scenario faults: started in the background; its log follows the rest ($(FAULTS_LOG))"
 	@setsid molecule test -s faults > $(FAULTS_LOG) 2>&1 < /dev/null & faults=$$!; \
 	  trap 'kill -TERM -- -$$faults 2>/dev/null || true' EXIT; \
-	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer docs scenarios || rest=$$?; \
+	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer docs scenarios ee-ci || rest=$$?; \
 	  if [ $$rest -ne 0 ]; then \
 	    echo "== the rest failed (rc $$rest): stopping the faults scenario"; \
 	    kill -TERM -- -$$faults 2>/dev/null || true; wait $$faults || true; \
