@@ -84,8 +84,8 @@ sanity-run:
 # 3.11-3.13, 2.20 3.12-3.14. python3.11 runs 2.16-2.19; 2.20 needs a Python 3.12 (MATRIX_PYTHON_2.20).
 MATRIX_VERSIONS ?= 2.16 2.17 2.18 2.19 2.20
 # The oldest release the roles run on end to end (meta/runtime.yml's requires_ansible): unit and sanity pass on
-# every release above, molecule `default` fails on 2.16 at the per-OS include (meta/runtime.yml says why).
-ANSIBLE_FLOOR := 2.19
+# every release above, molecule `default` on this one and on the newest (make molecule-oldest, molecule-newest).
+ANSIBLE_FLOOR := 2.16
 MATRIX_DIR := $(CURDIR)/build/matrix
 ANSIBLE_CORE_2.16 := 2.16.19
 ANSIBLE_CORE_2.17 := 2.17.14
@@ -129,6 +129,35 @@ $(addprefix sanity-,$(MATRIX_VERSIONS)): sanity-%: matrix-venv-%
 
 .PHONY: matrix
 matrix: $(foreach v,$(MATRIX_VERSIONS),unit-$(v) sanity-$(v)) ## Unit and sanity on every ansible-core of the matrix
+
+# Molecule on one ansible-core of the matrix (issue 15: on the oldest and the newest supported). Its venv
+# (build/molecule/ansible-core-X.Y) holds that ansible-core and the molecule, molecule-plugins and pytest-testinfra
+# pins of requirements-dev.txt; the collections (containers.podman for molecule's podman driver, community.general,
+# ansible.windows) are the dev venv's ansible bundle, linked where ansible-core's sys.path scan finds them
+# (ANSIBLE_COLLECTIONS_SCAN_SYS_PATH), so only ansible-core varies, as in `make matrix`.
+MOLECULE_DIR := $(CURDIR)/build/molecule
+MOLECULE_OLDEST := $(ANSIBLE_FLOOR)
+MOLECULE_NEWEST := $(lastword $(MATRIX_VERSIONS))
+molecule_venv = $(MOLECULE_DIR)/ansible-core-$(1)
+
+$(MOLECULE_DIR)/ansible-core-%/.installed: requirements-dev.txt
+	@$(MATRIX_PYTHON_$*) -c '' 2> /dev/null || { echo "ansible-core $* needs $(MATRIX_PYTHON_$*), which is not" \
+	  "installed; set MATRIX_PYTHON_$*=<interpreter>" >&2; exit 1; }
+	rm -rf $(call molecule_venv,$*) && $(MATRIX_PYTHON_$*) -m venv $(call molecule_venv,$*)
+	$(call molecule_venv,$*)/bin/python -m pip install --quiet --upgrade pip
+	$(call molecule_venv,$*)/bin/python -m pip install --quiet "ansible-core==$(ANSIBLE_CORE_$*)" \
+	  $$(grep -E '^(molecule|molecule-plugins\[podman\]|pytest-testinfra)==' requirements-dev.txt)
+	ln -sfn $(MATRIX_SITE)/ansible_collections \
+	  "$$($(call molecule_venv,$*)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/ansible_collections"
+	touch $@
+
+.PHONY: $(addprefix molecule-,$(MATRIX_VERSIONS))
+$(addprefix molecule-,$(MATRIX_VERSIONS)): molecule-%: venv lab $(MOLECULE_DIR)/ansible-core-%/.installed
+	PATH=$(call molecule_venv,$*)/bin:$$PATH molecule test -s $(S)
+
+.PHONY: molecule-oldest molecule-newest
+molecule-oldest: molecule-$(MOLECULE_OLDEST) ## Molecule (S=default) on the oldest supported ansible-core
+molecule-newest: molecule-$(MOLECULE_NEWEST) ## Molecule (S=default) on the newest ansible-core of the matrix
 
 IMPORTER_VENV := $(CURDIR)/build/importer-venv
 IMPORTER_STAMP := $(IMPORTER_VENV)/.installed
@@ -231,6 +260,11 @@ ee-run: lab $(EE_STAMP) ## Run site.yml and train.yml through the EE with ansibl
 	ANSIBLE_RUNNER=$(EE_VENV)/bin/ansible-runner TORCHFLEET_EE_IMAGE=$(EE_IMAGE) \
 	  tests/harness/ee_run.sh
 
+.PHONY: ee-ci
+ee-ci: lab ee ## CI-sized ee-run: build the EE, then site.yml and train.yml in it and directly, side by side
+	ANSIBLE_RUNNER=$(EE_VENV)/bin/ansible-runner TORCHFLEET_EE_IMAGE=$(EE_IMAGE) \
+	  tests/harness/ee_run.sh --ci
+
 .PHONY: lab
 lab: venv ## Prepare the test lab: host packages, Debian image, mirror and its HTTP server
 	tests/harness/lab.sh up
@@ -258,7 +292,8 @@ faults: lab ## Inject faults on purpose (molecule faults) and write docs/faults.
 	TORCHFLEET_WRITE_FAULTS_DOC=1 molecule test -s faults
 
 # Everything CI runs. The faults scenario, the longest, runs in the background beside the rest, on a host, ports
-# and a mirror of its own (molecule/faults/molecule.yml); its log is printed after the rest. If the rest fails,
+# and a mirror of its own (molecule/faults/molecule.yml); its log is printed after the rest. ee-ci (the EE build and
+# site.yml and train.yml through it, about 3.5 min with the build cached) has a network, hosts and port of its own. If the rest fails,
 # or make is interrupted, faults is stopped (and, on failure, its host destroyed) rather than waited for.
 .PHONY: test
 test: lab ## Everything CI runs (the faults scenario beside the rest)
@@ -266,7 +301,7 @@ test: lab ## Everything CI runs (the faults scenario beside the rest)
 	@echo "== molecule scenario faults: started in the background; its log follows the rest ($(FAULTS_LOG))"
 	@setsid molecule test -s faults > $(FAULTS_LOG) 2>&1 < /dev/null & faults=$$!; \
 	  trap 'kill -TERM -- -$$faults 2>/dev/null || true' EXIT; \
-	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer docs scenarios || rest=$$?; \
+	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer docs scenarios ee-ci || rest=$$?; \
 	  if [ $$rest -ne 0 ]; then \
 	    echo "== the rest failed (rc $$rest): stopping the faults scenario"; \
 	    kill -TERM -- -$$faults 2>/dev/null || true; wait $$faults || true; \

@@ -23,7 +23,14 @@ PLAIN = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["miniconda_installer_sha256=" + "0" * 64], "Checksum mismatch"),
+        # A cache directory of its own: ansible-core 2.16 and 2.17's get_url, asked for a file that exists with
+        # another checksum, downloads it again over the file and removes it when the download does not match
+        # (v2.16.19 lib/ansible/modules/get_url.py, lines 684-688), where 2.18 and later check the download before
+        # it replaces anything (ansible/ansible commit c2c60058429, PR 64092). Either way nothing is installed.
+        (
+            ["miniconda_installer_sha256=" + "0" * 64, "miniconda_cache_dir=/var/cache/torchfleet-bad-checksum"],
+            "Checksum mismatch",
+        ),
         (
             ["torchfleet_mirror_url=http://127.0.0.1:9", "miniconda_download_retries=2", "miniconda_download_delay=1"],
             "Connection refused",

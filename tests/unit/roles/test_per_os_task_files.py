@@ -199,6 +199,27 @@ def test_the_lookup_picks_the_platforms_file(role, task, facts, role_vars, expec
     assert pick(role, task, facts, role_vars) == expected
 
 
+def test_no_file_chosen_by_os_imports_tasks():
+    # ansible-core 2.16 resolves an import_tasks by templating the path of each dynamic include above it without host
+    # variables (lib/ansible/playbook/helpers.py of v2.16.19, load_list_of_tasks: lines 149 and 169-185), so an import
+    # in a file that first_found picked from the host's facts stops the play: "When using static imports, the parent
+    # dynamic include cannot utilize host facts or variables from inventory". 2.19 and later resolve it. Such a file
+    # includes what it shares instead.
+    chosen = {
+        (role, filename)
+        for (role, _generic), files in EXPECTED.items()
+        for filename in files.values()
+        if filename is not NONE
+    }
+    imports = [
+        f"{role}/tasks/{filename}: {target}"
+        for role, filename in sorted(chosen)
+        for task, target in includes(ROLES / role / "tasks" / filename)
+        if "ansible.builtin.import_tasks" in task
+    ]
+    assert imports == []
+
+
 def test_gpu_driver_preflight_refuses_every_os_family_without_a_setup_file():
     # A host the include would fail on must be stopped first, by the preflight's clear message.
     # The check is in tasks/locate.yml, the start of preflight.yml that playbooks/audit.yml includes alone.
