@@ -187,7 +187,41 @@ def spec_value(row, measure, sustained_measure=None):
 # --- Inputs --------------------------------------------------------------------------------------------------
 
 
+# `-e name=value` on the command line gives every value as a string (https://docs.ansible.com/ansible/latest/
+# playbook_guide/playbooks_variables.html#key-value-format), so numbers and booleans also come as their text.
+# The boolean words are Ansible's own (lib/ansible/module_utils/parsing/convert_bool.py, BOOLEANS_TRUE/FALSE).
+_TRUE_WORDS = frozenset(("y", "yes", "on", "1", "true", "t"))
+_FALSE_WORDS = frozenset(("n", "no", "off", "0", "false", "f"))
+_NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+_INTEGER_TEXT = re.compile(r"^\s*\d+\s*$")
+
+
+def _number_from_text(value):
+    """A number given as text on the command line, as its number; anything else unchanged."""
+    if isinstance(value, str) and _NUMBER_TEXT.match(value):
+        return float(value)
+    return value
+
+
+def _bool_from_text(value):
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    return value
+
+
+def _sizes_from_text(value):
+    """``-e health_allreduce_sizes=1048576,16777216`` as a list of integers; anything else unchanged."""
+    if isinstance(value, str) and value.strip():
+        parts = [part.strip() for part in value.strip().strip("[]").split(",")]
+        if all(_INTEGER_TEXT.match(part) for part in parts):
+            return [int(part) for part in parts]
+    if isinstance(value, (list, tuple)):
+        return [int(item) if isinstance(item, str) and _INTEGER_TEXT.match(item) else item for item in value]
+    return value
+
+
 def _fraction(name, value):
+    value = _number_from_text(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise HealthError(f"{name} must be a number between 0 and 1 (a fraction, e.g. 0.8), not {value!r}.")
     if not 0 < value <= 1:
@@ -242,6 +276,7 @@ MAX_ALLREDUCE_BYTES = 1 << 30
 
 
 def _seconds(name, value, minimum):
+    value = _number_from_text(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise HealthError(f"{name} must be a number of seconds, not {value!r}.")
     if not minimum <= value <= MAX_SECONDS:
@@ -267,14 +302,17 @@ def check_inputs(inputs):
     thresholds = check_thresholds(
         {"median_fraction": inputs.get("health_median_fraction"), "spec_fraction": inputs.get("health_spec_fraction")}
     )
-    fail = inputs.get("health_fail_on_outlier", True)
+    fail = _bool_from_text(inputs.get("health_fail_on_outlier", True))
     if not isinstance(fail, bool):
         raise HealthError(f"health_fail_on_outlier must be true or false, not {fail!r}.")
     per_test = _seconds("health_seconds_per_test", inputs.get("health_seconds_per_test", 2.0), 0.05)
     sustained = _seconds("health_sustained_seconds", inputs.get("health_sustained_seconds", 10.0), 0)
-    sizes = inputs.get("health_allreduce_sizes", [1 << 20, 16 << 20, 64 << 20])
+    sizes = _sizes_from_text(inputs.get("health_allreduce_sizes", [1 << 20, 16 << 20, 64 << 20]))
     if not isinstance(sizes, (list, tuple)) or not sizes:
-        raise HealthError(f"health_allreduce_sizes must be a non-empty list of sizes in bytes, not {sizes!r}.")
+        raise HealthError(
+            f"health_allreduce_sizes must be a non-empty list of sizes in bytes (on the command line, "
+            f"comma-separated: -e health_allreduce_sizes=1048576,16777216), not {sizes!r}."
+        )
     for size in sizes:
         if isinstance(size, bool) or not isinstance(size, int) or size < 4 or size % 4 or size > MAX_ALLREDUCE_BYTES:
             raise HealthError(

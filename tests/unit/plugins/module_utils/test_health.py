@@ -313,7 +313,7 @@ def test_allreduce_against_the_loopback_ceiling():
     [
         ({"median_fraction": 0}, "health_median_fraction must be above 0 and at most 1"),
         ({"median_fraction": 1.5}, "health_median_fraction must be above 0 and at most 1"),
-        ({"median_fraction": "0.8"}, "health_median_fraction must be a number between 0 and 1"),
+        ({"median_fraction": "80%"}, "health_median_fraction must be a number between 0 and 1"),
         ({"median_fraction": True}, "health_median_fraction must be a number"),
         ({"median_fraction": float("nan")}, "health_median_fraction must be a number"),
         ({"spec_fraction": -0.1}, "health_spec_fraction must be above 0"),
@@ -381,12 +381,15 @@ def test_good_inputs_are_normalised():
         ("health_group", "trainers; rm -rf /", "health_group must name an inventory group"),
         ("health_median_fraction", 80, "health_median_fraction must be above 0 and at most 1"),
         ("health_spec_fraction", "high", "health_spec_fraction must be a number"),
-        ("health_fail_on_outlier", "yes", "health_fail_on_outlier must be true or false"),
+        ("health_fail_on_outlier", "maybe", "health_fail_on_outlier must be true or false"),
+        ("health_fail_on_outlier", 2, "health_fail_on_outlier must be true or false"),
         ("health_seconds_per_test", 0.01, "health_seconds_per_test must be between 0.05 and 3600"),
-        ("health_seconds_per_test", "2", "health_seconds_per_test must be a number of seconds"),
+        ("health_seconds_per_test", "two", "health_seconds_per_test must be a number of seconds"),
+        ("health_seconds_per_test", "nan", "health_seconds_per_test must be a number of seconds"),
+        ("health_median_fraction", "0.8x", "health_median_fraction must be a number"),
+        ("health_allreduce_sizes", "1048576,abc", "health_allreduce_sizes must be a non-empty list"),
         ("health_sustained_seconds", -1, "health_sustained_seconds must be between 0 and 3600"),
         ("health_allreduce_sizes", [], "health_allreduce_sizes must be a non-empty list"),
-        ("health_allreduce_sizes", "1048576", "health_allreduce_sizes must be a non-empty list"),
         ("health_allreduce_sizes", [1000001], "each size must be a whole number of bytes, a multiple of 4"),
         ("health_allreduce_sizes", [2 << 30], "from 4 to 1073741824"),
         ("health_allreduce_sizes", [True], "each size must be a whole number"),
@@ -399,6 +402,26 @@ def test_bad_inputs_name_the_variable(key, value, message):
     with pytest.raises(_health.HealthError) as raised:
         _health.check_inputs({**GOOD, key: value})
     assert message in str(raised.value)
+
+
+def test_command_line_strings_are_read_as_ansible_reads_them():
+    """``-e name=value`` gives strings: Ansible's boolean words, numbers and comma-separated sizes are accepted."""
+    given = {
+        **GOOD,
+        "health_median_fraction": "0.7",
+        "health_fail_on_outlier": "false",
+        "health_seconds_per_test": "0.5",
+        "health_sustained_seconds": "0",
+        "health_allreduce_sizes": "1048576,16777216",
+    }
+    checked = _health.check_inputs(given)
+    assert checked["health_median_fraction"] == 0.7
+    assert checked["health_fail_on_outlier"] is False
+    assert checked["health_seconds_per_test"] == 0.5
+    assert checked["health_sustained_seconds"] == 0.0
+    assert checked["health_allreduce_sizes"] == [1048576, 16777216]
+    assert _health.check_inputs({**GOOD, "health_fail_on_outlier": "Yes"})["health_fail_on_outlier"] is True
+    assert _health.check_inputs({**GOOD, "health_allreduce_sizes": ["4096"]})["health_allreduce_sizes"] == [4096]
 
 
 # --- The report ----------------------------------------------------------------------------------------------
