@@ -61,6 +61,16 @@ EXTRA_KNOWN_NAMES = (
     "torchfleet_audit",  # playbooks/audit.yml: a host's compared fields
     "torchfleet_audit_failure",  # playbooks/audit.yml: why a host's audit could not finish
     "torchfleet_audit_hosts",  # playbooks/audit.yml: the hosts the audit targeted
+    # playbooks/health.yml: the checked inputs, the hosts of the play, each host's result, why a burn-in failed,
+    # the all-reduce's result and the hosts it blames, and the flagged hosts with their reasons
+    "torchfleet_health_inputs",
+    "torchfleet_health_hosts",
+    "torchfleet_health_result",
+    "torchfleet_health_failure",
+    "torchfleet_health_allreduce",
+    "torchfleet_health_allreduce_culprits",
+    "torchfleet_health_flagged",
+    "torchfleet_health_reasons",
 )
 
 # Linux: include/uapi/linux/limits.h "#define NAME_MAX 255 /* # chars in a file name */" and
