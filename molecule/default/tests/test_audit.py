@@ -32,7 +32,7 @@ def _audit(report_dir: Path) -> tuple[subprocess.CompletedProcess, dict]:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=PLAIN)
     output = result.stdout + result.stderr
     # The table as the play printed it, for the log of a failed run (and pytest -s).
-    print(output[output.find("TASK [Show the drift table]") :].split("PLAY [")[0])
+    print(output[output.find("TASK [Show the drift table]") :].split("PLAY [", 1)[0])
     report = report_dir / "audit-report.json"
     assert report.exists(), output[-4000:]
     return result, json.loads(report.read_text(encoding="utf-8"))
@@ -69,7 +69,7 @@ def test_no_drift_after_site_then_exactly_the_edited_host_and_fields(conda_host,
         assert "channel_priority: flexible" in conda_host.file(CONDARC).content_string
         # Another build label in the record (a CUDA build's, where the environment holds the CPU one).
         record = json.loads(conda_host.file(RECORD).content_string)
-        label = record["installed"]["torch"].split("+")[0] + "+cu128"
+        label = record["installed"]["torch"].split("+", 1)[0] + "+cu128"
         record["installed"]["torch"] = label
         conda_host.check_output(f"printf '%s' {shlex.quote(json.dumps(record))} > {RECORD}")
 

@@ -29,7 +29,7 @@ def _audit(report_dir: Path) -> tuple[subprocess.CompletedProcess, dict]:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=PLAIN)
     output = result.stdout + result.stderr
     # The table as the play printed it, for the log of a failed run (and pytest -s).
-    print(output[output.find("TASK [Show the drift table]") :].split("PLAY [")[0])
+    print(output[output.find("TASK [Show the drift table]") :].split("PLAY [", 1)[0])
     report = report_dir / "audit-report.json"
     assert report.exists(), output[-4000:]
     return result, json.loads(report.read_text(encoding="utf-8"))
