@@ -21,6 +21,8 @@ import math
 import re
 import statistics
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 # --- The datasheet table -------------------------------------------------------------------------------------
 #
 # One row per card.  Figures as NVIDIA publishes them: TFLOPS for the products, GB/s for the memory, and the host
@@ -189,9 +191,8 @@ def spec_value(row, measure, sustained_measure=None):
 
 # `-e name=value` on the command line gives every value as a string (https://docs.ansible.com/ansible/latest/
 # playbook_guide/playbooks_variables.html#key-value-format), so numbers and booleans also come as their text.
-# The boolean words are Ansible's own (lib/ansible/module_utils/parsing/convert_bool.py, BOOLEANS_TRUE/FALSE).
-_TRUE_WORDS = frozenset(("y", "yes", "on", "1", "true", "t"))
-_FALSE_WORDS = frozenset(("n", "no", "off", "0", "false", "f"))
+# Booleans are read by Ansible's own parser (lib/ansible/module_utils/parsing/convert_bool.py), as
+# plugins/action/validate_inputs.py reads them.
 _NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
 _INTEGER_TEXT = re.compile(r"^\s*\d+\s*$")
 
@@ -204,8 +205,11 @@ def _number_from_text(value):
 
 
 def _bool_from_text(value):
-    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-        return value.strip().lower() in _TRUE_WORDS
+    if isinstance(value, str):
+        try:
+            return boolean(value, strict=True)
+        except TypeError:
+            return value
     return value
 
 
