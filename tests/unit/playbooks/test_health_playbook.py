@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def test_every_host_gets_a_row_and_the_failed_ones_fail(tmp_path):
     }
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
     report_dir = tmp_path / "report"
+    # An existing directory, shared like /tmp: the play writes into it and leaves its mode alone.
+    report_dir.mkdir()
+    report_dir.chmod(0o1777)
     extra = {
         "health_seconds_per_test": 0.1,
         "health_sustained_seconds": 0,
@@ -63,6 +67,7 @@ def test_every_host_gets_a_row_and_the_failed_ones_fail(tmp_path):
     )  # fmt: skip
     out = run.stdout + run.stderr
     assert run.returncode == 4, out[-4000:]  # 4: a host was unreachable (and one failed)
+    assert stat.S_IMODE(report_dir.stat().st_mode) == 0o1777, oct(report_dir.stat().st_mode)
 
     report = json.loads((report_dir / "health-report.json").read_text(encoding="utf-8"))
     assert [(h["host"], h["status"]) for h in report["hosts"]] == [
