@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import testinfra
@@ -42,3 +43,30 @@ def molecule_host():
         return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory_file}")
 
     return connect
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def run_audit():
+    """A function: playbooks/audit.yml on the scenario's inventory with FIELDS, its report written into REPORT_DIR.
+
+    Returns the finished process and the parsed audit-report.json. The output is plain (no colour), so the table and
+    the recap read as text, and the drift table the play printed is echoed for the log of a failed run (pytest -s).
+    """
+    plain = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
+
+    def audit(fields, report_dir):
+        report_dir.mkdir()
+        extra = {"torchfleet_audit_fields": list(fields), "torchfleet_audit_report_dir": str(report_dir)}
+        cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(REPO / "playbooks" / "audit.yml"),
+               "-e", json.dumps(extra)]  # fmt: skip
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=plain)
+        output = result.stdout + result.stderr
+        print(output[output.find("TASK [Show the drift table]") :].split("PLAY [", 1)[0])
+        report = report_dir / "audit-report.json"
+        assert report.exists(), output[-4000:]
+        return result, json.loads(report.read_text(encoding="utf-8"))
+
+    return audit

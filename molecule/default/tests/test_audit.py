@@ -11,31 +11,12 @@ run already, and test_default then sees the converged host.
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
 FIELDS = ["driver", "conda", "torch", "uv"]
 CONDARC = "/opt/miniconda3/.condarc"
 RECORD = "/opt/miniconda3/envs/pytorch_env/torchfleet-env.json"
-# Plain output, so the table and the recap can be read as text.
-PLAIN = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-
-
-def _audit(report_dir: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    report_dir.mkdir()
-    extra = {"torchfleet_audit_fields": FIELDS, "torchfleet_audit_report_dir": str(report_dir)}
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(REPO / "playbooks" / "audit.yml"),
-           "-e", json.dumps(extra)]  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=PLAIN)
-    output = result.stdout + result.stderr
-    # The table as the play printed it, for the log of a failed run (and pytest -s).
-    print(output[output.find("TASK [Show the drift table]") :].split("PLAY [", 1)[0])
-    report = report_dir / "audit-report.json"
-    assert report.exists(), output[-4000:]
-    return result, json.loads(report.read_text(encoding="utf-8"))
 
 
 def _statuses(report: dict) -> dict:
@@ -52,8 +33,8 @@ CLEAN = {
 }  # fmt: skip
 
 
-def test_no_drift_after_site_then_exactly_the_edited_host_and_fields(conda_host, tmp_path):
-    clean, report = _audit(tmp_path / "clean")
+def test_no_drift_after_site_then_exactly_the_edited_host_and_fields(conda_host, run_audit, tmp_path):
+    clean, report = run_audit(FIELDS, tmp_path / "clean")
     assert clean.returncode == 0, (clean.stdout + clean.stderr)[-4000:]
     assert [(h["host"], h["result"]) for h in report["hosts"]] == [("tf-conda", "no drift"), ("tf-uv", "no drift")]
     assert report["drifted"] == [] and report["failed"] == []
@@ -73,7 +54,7 @@ def test_no_drift_after_site_then_exactly_the_edited_host_and_fields(conda_host,
         record["installed"]["torch"] = label
         conda_host.check_output(f"printf '%s' {shlex.quote(json.dumps(record))} > {RECORD}")
 
-        drifted, report = _audit(tmp_path / "drifted")
+        drifted, report = run_audit(FIELDS, tmp_path / "drifted")
         output = drifted.stdout + drifted.stderr
         assert drifted.returncode == 2, output[-4000:]  # 2: a host failed (on its drift), none unreachable
         assert [(h["host"], h["result"], h["drifted"]) for h in report["hosts"]] == [
