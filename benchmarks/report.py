@@ -86,6 +86,11 @@ def _fmt_bytes(value):
     return "—" if value is None else f"{value:,} ({value / 2**20:.1f} MiB)"
 
 
+def _cell(text):
+    """Text for a Markdown table cell: a | would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def phases(raw):
     """The phases of the first run, longest first: [(name, seconds)]."""
     return sorted(((p["name"], p["seconds"]) for p in raw.get("phases") or []), key=lambda p: -p[1])
@@ -246,6 +251,7 @@ def markdown(raw, chart_names):
             f"| {row['hosts']} | {_fmt_s(row.get('seconds'))} | {_fmt_bytes(row.get('served_bytes'))} | "
             f"{row.get('note', '')} |"
         )
+    lines += ["", (raw.get("served_method") or "").strip()]
     lines += [
         "",
         "## Phases of a first run (1 host)",
@@ -255,10 +261,10 @@ def markdown(raw, chart_names):
         "| Phase | Seconds |",
         "|---|---|",
     ]
-    lines += [f"| {name} | {seconds:.1f} |" for name, seconds in phases(raw)]
+    lines += [f"| {_cell(name)} | {seconds:.1f} |" for name, seconds in phases(raw)]
     if raw.get("slowest_tasks"):
         lines += ["", "The slowest tasks of that run:", "", "| Task | Seconds |", "|---|---|"]
-        lines += [f"| {escape(t['name'])} | {t['seconds']:.1f} |" for t in raw["slowest_tasks"]]
+        lines += [f"| {_cell(t['name'])} | {t['seconds']:.1f} |" for t in raw["slowest_tasks"]]
     lines += ["", (raw.get("phases_method") or "").strip(), "", "## Charts", ""]
     lines += [f"- [{name}]({name})" for name in sorted(chart_names)]
     return "\n".join(lines).replace("\n\n\n", "\n\n").rstrip() + "\n"

@@ -491,6 +491,13 @@ NOTES = {
         "upstream URLs (GitHub, the MNIST host) this machine cannot reach, are given as mirror_local_files and "
         "copied from the controller, never downloaded; their size is the last column."
     ),
+    "served_method": (
+        "The middle column is the access log of the mirror the hosts provisioned from "
+        "(benchmarks/counting_server.py serving the lab mirror): what every host fetched, so it grows with the "
+        "fleet. Like the lab's own mirror it is Python's http.server, which answers no Range requests, and the "
+        "lab's indexes carry no PEP 658 metadata files; in its log each host fetched the torch wheel twice, a few "
+        "seconds apart (uv reading its metadata, then installing it). The plain script's host did the same."
+    ),
     "phases_method": (
         "Method: the 1-host first run ran with Ansible's ansible.posix.json stdout callback; each task's time is "
         "from its start to its end, summed per role (tasks of no role under their play). Fact gathering is its "

@@ -100,8 +100,10 @@ def test_missing_measures_are_not_measured():
 
 
 def test_markdown_shows_every_section_and_figure():
-    text = report.markdown(raw(note="Before the speed-ups."), report.charts(raw()))
-    assert "Before the speed-ups." in text
+    text = report.markdown(
+        raw(note="Before the speed-ups.", served_method="Served: the access log."), report.charts(raw())
+    )
+    assert "Before the speed-ups." in text and "Served: the access log." in text
     assert "| site.yml re-run / Ansible floor, 2 hosts, SSH with pipelining | 2.50x | at most 2x | not met |" in text
     assert "| first provision of 1 host: site.yml / plain shell script | 1.30x | at most 1.3x | met |" in text
     assert "| SSH, pipelining off | 20.0 | 0 | 6.0 | 3.33x |" in text
@@ -231,3 +233,8 @@ def test_json_phases_groups_tasks_by_role(tmp_path):
     ]
     assert slowest[0] == {"name": "torchfleet.lab.pytorch_env : Install torch", "seconds": 30.0}
     assert changed == 4
+
+
+def test_table_cells_keep_their_pipes_and_quotes():
+    text = report.markdown(raw(slowest_tasks=[{"name": "role : Read the host's a|b", "seconds": 1.0}]), {})
+    assert "| role : Read the host's a\\|b | 1.0 |" in text
