@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """An HTTP file server for `make bench` that records every byte it sends, one JSON line per request.
 
-    counting_server.py --root DIR --port N --log FILE [--upstream]
+    python benchmarks/counting_server.py --root DIR --port N --log FILE [--upstream]
 
 Plain mode serves DIR as it is: the lab mirror the hosts provision from, so its log is what the hosts fetched.
 ``--upstream`` plays "the internet" for the mirror role (playbooks/mirror.yml's fetch): DIR is the lab mirror,

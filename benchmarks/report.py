@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Write benchmarks/RESULTS.md and its SVG charts from the raw measurements of one `make bench` run.
 
-    report.py RAW.json [OUTDIR]      (OUTDIR defaults to the directory of this file)
+    python benchmarks/report.py RAW.json [OUTDIR]   (OUTDIR defaults to the directory of this file)
 
 Everything shown comes from RAW.json (benchmarks/run.py writes it); the ratios and the verdicts against the
 issue's targets are worked out here, so they are tested apart from the lab (tests/unit/benchmarks).
@@ -103,7 +102,7 @@ def bar_chart(title, bars, unit, limit_line=None):
     """A horizontal bar chart as SVG text. bars: [(label, value or None)]; None draws no bar and says so."""
     width, left, row, top = 720, 300, 28, 40
     height = top + row * len(bars) + 30
-    values = [v for _, v in bars if v is not None] + ([limit_line[1]] if limit_line else [])
+    values = [v for _label, v in bars if v is not None] + ([limit_line[1]] if limit_line else [])
     scale = (width - left - 90) / (max(values) if values and max(values) > 0 else 1)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -282,7 +281,7 @@ def write(raw, outdir):
 
 def main(argv):
     if len(argv) not in (2, 3):
-        sys.exit("usage: report.py RAW.json [OUTDIR]")
+        sys.exit("usage: python benchmarks/report.py RAW.json [OUTDIR]")
     raw = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     written = write(raw, argv[2] if len(argv) == 3 else Path(__file__).parent)
     print(f"report: wrote {', '.join(written)} ({datetime.now().astimezone():%H:%M})")

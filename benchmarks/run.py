@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make bench`: measure what issue 14 asks on the podman lab, in one run, and write benchmarks/RESULTS.md.
 
 Hosts are Debian 12 containers of the lab image (tf-bench-*), reached as users reach theirs: over SSH as the
@@ -58,7 +57,7 @@ def lab_env():
     env = {}
     for line in sh(str(HARNESS / "lab.sh"), "env").splitlines():
         if line.startswith("export "):
-            key, _, value = line[len("export ") :].partition("=")
+            key, _sep, value = line[len("export ") :].partition("=")
             env[key] = value.strip("'\"")
     return env
 
@@ -385,7 +384,7 @@ def main():  # noqa: PLR0915 (one run, in the order the docstring gives)
         pair = names[:2] if 4 in SIZES else names[:1]
         runs = []
         for connection in ("ssh-pipelining", "ssh-no-pipelining", "podman"):
-            floor_s, _ = playbook(f"floor-{connection}", HERE / "floor.yml", pair, connection)
+            floor_s, _log = playbook(f"floor-{connection}", HERE / "floor.yml", pair, connection)
             site_s, out = playbook(f"rerun-{connection}", site, pair, connection)
             runs.append(
                 {

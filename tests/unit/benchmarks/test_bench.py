@@ -80,7 +80,7 @@ def test_ratio(num, den, expected):
 
 def test_summary_ratios_and_verdicts():
     rows = report.summary(raw())
-    assert [(round(value, 3), verdict) for _, value, _, verdict in rows] == [
+    assert [(round(value, 3), verdict) for _name, value, _limit, verdict in rows] == [
         (2.5, "not met"),  # 10 s / 4 s, the SSH-with-pipelining pair only
         (1.3, "met"),  # 78 / 60, on the limit
         (1.04, "met"),  # 1040 / 1000: the largest fleet against one host
