@@ -320,6 +320,16 @@ demo: venv ## The main job on a throwaway local lab of Debian 12 containers, end
 scale: venv ## site.yml on 8 lab hosts, one with its mirror route cut, then fixed; 8-host/1-host time (build/scale)
 	tests/harness/scale.sh
 
+# Not part of `test`: about 20 minutes on a 2-core machine. Issue 14's measures, side by side in one run on the lab
+# (benchmarks/run.py says what and how); benchmarks/report.py writes RESULTS.md and the charts from the raw JSON.
+.PHONY: bench
+bench: lab ## Measure re-runs, first provision, mirror bytes, fleet sizes (~20 min); writes benchmarks/RESULTS.md
+	python benchmarks/run.py
+
+.PHONY: bench-clean
+bench-clean: ## Remove the benchmark's hosts and stop its servers
+	python benchmarks/run.py clean
+
 .PHONY: scale-clean
 scale-clean: ## Remove the scale test's hosts, networks and mirror server
 	tests/harness/scale.sh clean
