@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -92,7 +93,8 @@ def test_torch_came_from_the_mirror(client, mirror):
     assert version == "2.13.0+cpu"
     with mirror.sudo():
         log = mirror.check_output("cat /var/log/nginx/access.log")
-    assert "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl" in log
+    # The index page links the file with "+" percent-encoded (module_utils/_mirror_plan.py quotes each href).
+    assert re.search(r"GET /\S*torch-2\.13\.0(\+|%2B)cpu-cp311-\S*\.whl ", log), log[-2000:]
     assert "uv-x86_64-unknown-linux-gnu.tar.gz" in log
 
 
