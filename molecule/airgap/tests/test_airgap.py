@@ -121,6 +121,9 @@ def test_verify_playbook_passes_through_the_mirror():
             "playbooks/verify.yml",
             "-e",
             "torchfleet_hosts=fleet",
+            # Into the scenario's directory, which destroy.yml empties, not the checkout.
+            "-e",
+            f"torchfleet_verify_report={os.environ['MOLECULE_EPHEMERAL_DIRECTORY']}/report/torchfleet-verify.md",
         ],
         capture_output=True,
         text=True,
