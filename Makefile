@@ -14,10 +14,12 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/torchfleet/lab
 # Outside the checkout: inside it, ansible-test would list files with git, which ignores build/.
 SANITY_ROOT ?= /tmp/torchfleet-sanity-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)/ansible_collections/torchfleet/lab
 
-# Scenarios that run in CI one after the other; `windows` and `macos` need hosts this lab does not have. `faults`
-# (the faults injected on purpose) also runs in CI, beside these: see `test` below.
-CI_SCENARIOS ?= $(filter-out windows macos faults,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
-FAULTS_LOG := build/molecule-faults.log
+# Scenarios that run in CI one after the other; `windows` and `macos` need hosts this lab does not have.
+# BACKGROUND_SCENARIOS (the faults injected on purpose, then the air-gapped lab) also run in CI, one after the other,
+# beside these: see `test` below.
+BACKGROUND_SCENARIOS := faults airgap
+CI_SCENARIOS ?= $(filter-out windows macos $(BACKGROUND_SCENARIOS),$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+BACKGROUND_LOG := build/molecule-background.log
 S ?= default
 
 export PATH := $(BIN):$(PATH)
@@ -275,41 +277,40 @@ molecule: venv $(if $(filter windows macos,$(S)),,lab) ## Run one molecule scena
 	molecule test -s $(S)
 
 .PHONY: molecule-all
-molecule-all: lab scenarios ## Every CI scenario, one after the other (faults last)
-	@echo "== molecule scenario faults"; molecule test -s faults
+molecule-all: lab scenarios ## Every CI scenario, one after the other (faults and airgap last)
+	@for s in $(BACKGROUND_SCENARIOS); do echo "== molecule scenario $$s"; molecule test -s $$s; done
 
 # The CI scenarios but faults, one after the other, on a lab that is up.
 .PHONY: scenarios
 scenarios:
 	@for s in $(CI_SCENARIOS); do echo "== molecule scenario $$s"; molecule test -s $$s; done
 
-.PHONY: mirror-lab
-mirror-lab: lab ## Build and serve a mirror with playbooks/mirror.yml in containers, twice, and provision an air-gapped client from it
-	tests/harness/mirror_lab.sh
-
 .PHONY: faults
 faults: lab ## Inject faults on purpose (molecule faults) and write docs/faults.md from what they did
 	TORCHFLEET_WRITE_FAULTS_DOC=1 molecule test -s faults
 
-# Everything CI runs. The faults scenario, the longest, runs in the background beside the rest, on a host, ports
-# and a mirror of its own (molecule/faults/molecule.yml); its log is printed after the rest. ee-ci (the EE build and
-# site.yml and train.yml through it, about 3.5 min with the build cached) has a network, hosts and port of its own. If the rest fails,
-# or make is interrupted, faults is stopped (and, on failure, its host destroyed) rather than waited for.
+# Everything CI runs. The background scenarios (faults, the longest, then airgap) run one after the other beside the
+# rest, each on hosts, networks, ports and a mirror of its own (their molecule.yml); their log is printed after the
+# rest. ee-ci (the EE build and site.yml and train.yml through it, about 3.5 min with the build cached) has a network,
+# hosts and port of its own. If the rest fails, or make is interrupted, the background scenarios are stopped (and, on
+# failure, their hosts destroyed) rather than waited for.
 .PHONY: test
-test: lab ## Everything CI runs (the faults scenario beside the rest)
-	@mkdir -p $(dir $(FAULTS_LOG))
-	@echo "== molecule scenario faults: started in the background; its log follows the rest ($(FAULTS_LOG))"
-	@setsid molecule test -s faults > $(FAULTS_LOG) 2>&1 < /dev/null & faults=$$!; \
-	  trap 'kill -TERM -- -$$faults 2>/dev/null || true' EXIT; \
+test: lab ## Everything CI runs (the faults and airgap scenarios beside the rest)
+	@mkdir -p $(dir $(BACKGROUND_LOG))
+	@echo "== molecule scenarios $(BACKGROUND_SCENARIOS): started in the background; their log follows the rest ($(BACKGROUND_LOG))"
+	@setsid bash -c 'rc=0; for s in $(BACKGROUND_SCENARIOS); do echo "== molecule scenario $$s"; SECONDS=0; \
+	  molecule test -s $$s || rc=$$?; echo "== molecule scenario $$s: $$SECONDS s"; done; exit $$rc' \
+	  > $(BACKGROUND_LOG) 2>&1 < /dev/null & background=$$!; \
+	  trap 'kill -TERM -- -$$background 2>/dev/null || true' EXIT; \
 	  rest=0; $(MAKE) --no-print-directory lint unit sanity importer docs scenarios ee-ci || rest=$$?; \
 	  if [ $$rest -ne 0 ]; then \
-	    echo "== the rest failed (rc $$rest): stopping the faults scenario"; \
-	    kill -TERM -- -$$faults 2>/dev/null || true; wait $$faults || true; \
-	    molecule destroy -s faults > /dev/null 2>&1 || true; \
+	    echo "== the rest failed (rc $$rest): stopping the background scenarios"; \
+	    kill -TERM -- -$$background 2>/dev/null || true; wait $$background || true; \
+	    for s in $(BACKGROUND_SCENARIOS); do molecule destroy -s $$s > /dev/null 2>&1 || true; done; \
 	    exit $$rest; \
 	  fi; \
-	  rc=0; wait $$faults || rc=$$?; \
-	  echo "== molecule scenario faults (ran beside the rest; rc $$rc)"; cat $(FAULTS_LOG); \
+	  rc=0; wait $$background || rc=$$?; \
+	  echo "== molecule scenarios $(BACKGROUND_SCENARIOS) (ran beside the rest; rc $$rc)"; cat $(BACKGROUND_LOG); \
 	  exit $$rc
 
 .PHONY: demo

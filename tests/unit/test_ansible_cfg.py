@@ -21,6 +21,8 @@ BIN = Path(sys.executable).parent
 # Paths differ by lab: the fleet scenario keeps its fact cache in its own directory (the demo in its own, through
 # ANSIBLE_CACHE_PLUGIN_CONNECTION); both are still set.
 PER_LAB = {("defaults", "fact_caching_connection")}
+# The scenarios that reach their hosts over SSH, as users reach theirs (the others use the podman connection).
+SSH_SCENARIOS = ("fleet", "airgap")
 SUBSET = ["min", "network", "virtual"]
 # The facts the roles, filters and playbooks read (docs/ansible-cfg.md's table), by subset.
 READ_FACTS = {
@@ -56,22 +58,24 @@ def test_the_docs_cfg_sets_what_the_docs_page_explains():
     assert settings["ssh_connection", "pipelining"] == "True"
 
 
-def test_the_fleet_scenario_runs_with_the_docs_cfg_settings():
-    options = scenario("fleet")["provisioner"]["config_options"]
+@pytest.mark.parametrize("name", SSH_SCENARIOS)
+def test_the_ssh_scenarios_run_with_the_docs_cfg_settings(name):
+    options = scenario(name)["provisioner"]["config_options"]
     theirs = {(section, key): as_ini(value) for section, values in options.items() for key, value in values.items()}
     for setting, value in docs_cfg().items():
-        assert setting in theirs, f"molecule/fleet lacks {setting}"
+        assert setting in theirs, f"molecule/{name} lacks {setting}"
         if setting == ("defaults", "callbacks_enabled"):  # the scenario adds profile_tasks for its timings
             assert set(value.split(", ")) <= set(theirs[setting].split(", ")), setting
         elif setting not in PER_LAB:
             assert theirs[setting] == value, setting
 
 
-def test_the_fleet_scenario_and_the_demo_connect_over_ssh_with_the_lab_s_known_hosts():
-    options = scenario("fleet")["provisioner"]["connection_options"]
-    assert options["ansible_connection"] == "ssh"
-    assert options["ansible_user"] not in ("root", "", None)
-    assert options["ansible_ssh_common_args"] == "-F ${MOLECULE_EPHEMERAL_DIRECTORY}/ssh/config"
+def test_the_ssh_scenarios_and_the_demo_connect_over_ssh_with_the_lab_s_known_hosts():
+    for name in SSH_SCENARIOS:
+        options = scenario(name)["provisioner"]["connection_options"]
+        assert options["ansible_connection"] == "ssh", name
+        assert options["ansible_user"] not in ("root", "", None), name
+        assert options["ansible_ssh_common_args"] == "-F ${MOLECULE_EPHEMERAL_DIRECTORY}/ssh/config", name
     demo = (REPO_ROOT / "tests" / "harness" / "demo.sh").read_text()
     assert "export ANSIBLE_CONFIG=$REPO/docs/ansible.cfg" in demo
     assert "ansible_connection: ssh" in demo
@@ -82,12 +86,13 @@ def test_the_fleet_scenario_and_the_demo_connect_over_ssh_with_the_lab_s_known_h
     assert "StrictHostKeyChecking no" not in lab_ssh
 
 
-def test_the_fleet_hosts_run_the_sshd_command_lab_ssh_prints():
+@pytest.mark.parametrize("name", SSH_SCENARIOS)
+def test_the_ssh_scenarios_hosts_run_the_sshd_command_lab_ssh_prints(name):
     printed = subprocess.run(
         [str(REPO_ROOT / "tests" / "harness" / "lab_ssh.sh"), "sshd-command"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    for platform in scenario("fleet")["platforms"]:
+    for platform in scenario(name)["platforms"]:
         assert platform["command"][:2] == ["bash", "-c"], platform["name"]
         assert " ".join(platform["command"][2].split()) == printed, platform["name"]
 
