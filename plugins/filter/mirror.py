@@ -28,7 +28,7 @@ def _glibc(host_vars):
 # More than five arguments (ruff PLR0913): the filter's options, each a role variable.
 def mirror_plan(  # noqa: PLR0913
     hosts, hostvars=None, defaults=None, local_files=None, mnist=True, pypi_requirements=None,
-    torch_index=mp.TORCH_INDEX, pypi_index=mp.PYPI_SIMPLE,
+    torch_index=mp.TORCH_INDEX, pypi_index=mp.PYPI_SIMPLE, nvidia=False,
 ):  # fmt: skip
     # hosts: the fleet's inventory names; hostvars: Ansible's hostvars; defaults: the client roles' defaults.
     if not isinstance(hosts, (list, tuple)) or hostvars is None or not isinstance(defaults, dict):
@@ -41,7 +41,8 @@ def mirror_plan(  # noqa: PLR0913
             gpu = facts.get("torchfleet_gpu") or {}
             system = str(facts.get("system") or "")
             os_version = _glibc(host_vars) if system == "Linux" else str(facts.get("distribution_version") or "")
-            resolved.append(mp.resolve_host(name, facts, gpu, os_version, _host_settings(host_vars, defaults)))
+            settings = _host_settings(host_vars, defaults)
+            resolved.append(mp.resolve_host(name, facts, gpu, os_version, settings, nvidia=bool(nvidia)))
         return mp.plan(resolved, local_files or {}, mnist=mnist, pypi_requirements=list(pypi_requirements or []),
                        torch_index=torch_index, pypi_index=pypi_index)  # fmt: skip
     except mp.PlanError as exc:

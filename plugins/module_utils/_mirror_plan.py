@@ -9,7 +9,10 @@ function the client role itself calls, given a stand-in base URL that is then cu
 - ``pypi/simple/``: ``_pytorch_env.choose_index``'s general index; its files lie in ``pypi/packages/``;
 - ``uv/<version>/<asset>``: ``_pytorch_env.UV_TARGETS`` and the asset names of ``_pytorch_env._uv``;
 - ``miniconda/<file>``, ``miniforge/<tag>/<file>``: ``_conda_installer.installer(base_url=<mirror>)``;
-- ``mnist/<file>``: ``_trainers.MNIST_FILES`` under ``<mirror>/mnist/``.
+- ``mnist/<file>``: ``_trainers.MNIST_FILES`` under ``<mirror>/mnist/``;
+- ``nvidia/...`` (with ``nvidia=True``): the downloads of the gpu_driver role's own plan (``_driver.plan`` with
+  ``mirror_url=<mirror>``): ``nvidia/repos/<dir>/cuda-keyring_1.1-1_all.deb`` for Debian and Ubuntu GPU hosts on
+  NVIDIA's CUDA repository, ``nvidia/<version>-...-international.exe`` for Windows GPU hosts.
 
 Each host's build is resolved exactly as the pytorch_env role resolves it (``pytorch_release`` then
 ``_torch_build.resolve`` with the host's facts, driver and GPUs), so the mirror holds what the fleet will ask for.
@@ -31,6 +34,7 @@ from urllib.parse import quote
 
 from ansible_collections.torchfleet.lab.plugins.module_utils import (
     _conda_installer,
+    _driver,
     _pytorch_env,
     _torch_build,
     _trainers,
@@ -41,6 +45,18 @@ _BASE = "http://torchfleet-mirror.invalid"
 PYPI_SIMPLE = _pytorch_env.PYPI_SIMPLE
 TORCH_INDEX = _torch_build.DEFAULT_INDEX_BASE
 UV_UPSTREAM = "https://github.com/astral-sh/uv/releases/download"
+# The gpu_driver variables its plan reads (roles/gpu_driver/vars/main.yml, __gpu_driver_options), by plan option.
+DRIVER_SETTINGS = {
+    "branch": "gpu_driver_branch",
+    "kernel_module": "gpu_driver_kernel_module",
+    "source": "gpu_driver_source",
+    "force": "gpu_driver_force",
+    "build_module": "gpu_driver_build_module",
+    "cuda_keyring_sha256": "gpu_driver_cuda_keyring_sha256",
+    "windows_version": "gpu_driver_windows_version",
+    "windows_installer_url": "gpu_driver_windows_installer_url",
+    "windows_installer_sha256": "gpu_driver_windows_installer_sha256",
+}
 # Bumped when the layout or the generated pages change, so that a role update publishes a new release.
 LAYOUT_VERSION = "1"
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
@@ -113,14 +129,16 @@ def _text(value):
     return "" if value is None else str(value).strip()
 
 
-def resolve_host(name, facts, gpu, os_version, settings):
+def resolve_host(name, facts, gpu, os_version, settings, nvidia=False):  # noqa: PLR0913 -- the host's whole identity
     """One fleet host's needs, resolved as its roles resolve them.
 
     ``facts`` is the host's ``ansible_facts``; ``gpu`` its ``torchfleet_gpu`` fact ({} when gpu_facts did not run);
     ``os_version`` glibc (Linux) or macOS version; ``settings`` the host's role variables over the roles' defaults
     (``pytorch_version``, ``pytorch_python_version``, ``pytorch_compute``, ``pytorch_env_manager``,
     ``pytorch_env_packages``, ``pytorch_env_extra_packages``, ``pytorch_env_uv_version``, ``miniconda_distribution``,
-    ``miniconda_version``, ``miniconda_installer_sha256``, ``pytorch_env_uv_sha256``).
+    ``miniconda_version``, ``miniconda_installer_sha256``, ``pytorch_env_uv_sha256``, and with ``nvidia`` the
+    ``DRIVER_SETTINGS``). With ``nvidia``, ``nvidia`` lists the NVIDIA files the host's gpu_driver plan reads from
+    the mirror and ``notes`` what the mirror cannot hold for it.
     """
     try:
         host = _pytorch_env.host_platform(facts)
@@ -156,7 +174,45 @@ def resolve_host(name, facts, gpu, os_version, settings):
         "platforms": platform_tags(host["system"], host["machine"], os_version),
         "requirements": _pytorch_env.pinned_requirements(build, packages, label),
         "settings": settings,
+        **(_nvidia_needs(name, facts, gpu, settings) if nvidia else {"nvidia": [], "notes": []}),
     }
+
+
+def _nvidia_needs(name, facts, gpu, settings):
+    """The files the host's gpu_driver plan downloads from ``<mirror>/nvidia/``, from that plan itself."""
+    options = {option: settings[variable] for option, variable in DRIVER_SETTINGS.items() if variable in settings}
+    options["force"] = str(options.get("force", False)).lower() in ("true", "1", "yes", "on")
+    try:
+        driver = _driver.plan(
+            dict(facts, torchfleet_gpu=gpu),
+            mirror_url=_BASE,
+            pytorch_version=_text(settings.get("pytorch_version")) or None,
+            pytorch_compute=_text(settings.get("pytorch_compute")) or "auto",
+            **options,
+        )
+    except _driver.DriverPlanError as exc:
+        raise PlanError(f"{name} (gpu_driver): {exc}") from exc
+    if driver.get("action") == "skip":
+        return {"nvidia": [], "notes": []}
+    repo = driver.get("repo") or {}
+    if repo.get("kind") == "cuda-keyring":
+        path = _rel(repo["url"])
+        upstream = _driver.CUDA_REPO_BASE + "/" + path[len("nvidia/repos/") :]
+        return {"nvidia": [_file(path, upstream, repo["checksum"].split(":", 1)[1], None, "nvidia")], "notes": []}
+    if repo.get("kind") == "dnf":
+        return {
+            "nvidia": [],
+            "notes": [
+                f"{name} reads NVIDIA's whole dnf repository from <mirror>/{_rel(repo['baseurl'])}, which this role "
+                "does not copy: mirror it there with reposync (dnf-plugins-core), or the host cannot install the driver"
+            ],
+        }
+    installer = driver.get("installer") or {}
+    if installer and installer["url"].startswith(_BASE + "/"):
+        # NVIDIA publishes no stable address for its Windows installers that this collection can cite: the file
+        # comes from the controller (mirror_local_files), checked against gpu_driver_windows_installer_sha256.
+        return {"nvidia": [_file(_rel(installer["url"]), "", installer["checksum"], None, "nvidia")], "notes": []}
+    return {"nvidia": [], "notes": []}
 
 
 def uv_seed_packages(python):
@@ -268,6 +324,12 @@ def _attach_local(plan, local_files):
 
 def _check_verifiable(plan):
     for entry in plan["files"]:
+        if not (entry["local"] or entry["url"]):
+            raise PlanError(
+                f"{entry['path']} ({', '.join(entry['hosts'])}) has no download address this collection can use: give "
+                f"the controller's copy in mirror_local_files ({entry['path']}: /path/to/the/file), checked against "
+                "gpu_driver_windows_installer_sha256, or set mirror_nvidia: false"
+            )
         if not (entry["local"] or entry["sha256"] or entry["checksum_url"]):
             raise PlanError(
                 f"{entry['path']} ({entry['url']}) has no published checksum and no known SHA-256, so its download "
@@ -299,11 +361,14 @@ def plan(hosts, local_files=None, mnist=True, pypi_requirements=(), torch_index=
             _add_file(files, _conda_file(host), host["name"])
         if extra:
             _add_wheels(sets, "pypi", "pypi/packages", pypi_index, host, extra)
+        for entry in host.get("nvidia") or []:
+            _add_file(files, entry, host["name"])
     if mnist:
         for entry in _mnist_files():
             _add_file(files, entry, "all")
     result = {"files": sorted(files.values(), key=lambda f: f["path"]),
-              "wheel_sets": sorted(sets.values(), key=lambda s: (s["dir"], s["key"]))}  # fmt: skip
+              "wheel_sets": sorted(sets.values(), key=lambda s: (s["dir"], s["key"])),
+              "notes": [note for host in hosts for note in host.get("notes") or []]}  # fmt: skip
     _attach_local(result, dict(local_files or {}))
     _check_verifiable(result)
     for entry in result["wheel_sets"]:

@@ -780,6 +780,7 @@ ROLE_RULES["mirror"] = {
     "mirror_local_files": _rule(check_mirror_files),
     "mirror_check_local_sums": _BOOL,
     "mirror_mnist": _BOOL,
+    "mirror_nvidia": _BOOL,
     "mirror_pypi_requirements": _rule(check_requirements),
     "mirror_torch_index_url": _rule(check_url_plain, optional=False),
     "mirror_pypi_url": _rule(check_url_plain, optional=False),

@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
+from ansible_collections.torchfleet.lab.plugins.module_utils import _driver
 from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror_plan as mp
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build as tb
@@ -241,3 +242,82 @@ def test_good_mirror_inputs_pass():
     good = {"mirror_torch_index_url": mp.TORCH_INDEX, "mirror_local_files": {TORCH_WHEEL: "/w/t.whl"},
             "mirror_root": "/srv/torchfleet-mirror", "mirror_keep_releases": 0, "mirror_port": 8080}  # fmt: skip
     assert v.validate_role("mirror", good) == []
+
+
+# --- NVIDIA files (mirror_nvidia) --------------------------------------------------------------------------------
+# The GPU fact as torchfleet.lab.gpu_facts reports an A100 (tests/unit/plugins/module_utils/test_driver.py, gpu()).
+A100 = {"vendor": "nvidia", "devices": [{"vendor": "nvidia", "name": "GPU", "pci_id": "10de:20b2",
+        "compute_capability": "8.0"}], "secure_boot": False, "nvidia_driver": None}  # fmt: skip
+KEYRING_SHA = "b" * 64
+WINDOWS = {"system": "Win32NT", "machine": "AMD64", "architecture": "64-bit", "os_family": "Windows",
+           "user_dir": "C:\\Users\\labadmin"}  # fmt: skip
+DEBIAN12 = dict(LINUX, distribution="Debian", distribution_major_version="12", distribution_release="bookworm",
+                kernel="6.1.0-28-amd64")  # fmt: skip
+
+
+def nvidia_host(name="g1", facts=DEBIAN12, gpu=A100, **settings):
+    return mp.resolve_host(name, facts, gpu, "2.36", dict(BASE, **settings), nvidia=True)
+
+
+def test_debian_gpu_hosts_get_the_cuda_keyring_the_gpu_driver_role_reads_once():
+    hosts = [nvidia_host(n, gpu_driver_source="cuda", gpu_driver_cuda_keyring_sha256=KEYRING_SHA) for n in "ab"]
+    result = mp.plan(hosts)
+    (keyring,) = [f for f in result["files"] if f["path"].startswith("nvidia/")]
+    # The path is the one gpu_driver builds from torchfleet_mirror_url, the source NVIDIA's repository.
+    client = _driver.plan(dict(DEBIAN12, torchfleet_gpu=A100), source="cuda", cuda_keyring_sha256=KEYRING_SHA,
+                          mirror_url=MIRROR, pytorch_version="2.13.0")  # fmt: skip
+    assert MIRROR + "/" + keyring["path"] == client["repo"]["url"]
+    assert keyring["url"] == _driver.CUDA_REPO_BASE + "/debian12/x86_64/cuda-keyring_1.1-1_all.deb"
+    assert keyring["sha256"] == KEYRING_SHA and keyring["hosts"] == ["a", "b"]
+    assert result["notes"] == []
+
+
+def test_without_mirror_nvidia_or_a_gpu_nothing_nvidia_is_planned():
+    plain = mp.plan([host("a", gpu=A100, facts=DEBIAN12, gpu_driver_source="cuda")])
+    cpu_only = mp.plan([nvidia_host("b", gpu={"vendor": "none", "devices": []})])
+    for result in (plain, cpu_only):
+        assert not [f for f in result["files"] if f["path"].startswith("nvidia/")]
+
+
+def test_a_debian_driver_from_the_distribution_needs_nothing_from_nvidia():
+    result = mp.plan([nvidia_host(gpu_driver_source="distro")])
+    assert not [f for f in result["files"] if f["path"].startswith("nvidia/")]
+
+
+def test_the_keyring_without_a_sum_is_refused_with_gpu_drivers_own_message():
+    with pytest.raises(mp.PlanError, match=r"g1 \(gpu_driver\): .*set gpu_driver_cuda_keyring_sha256"):
+        nvidia_host(gpu_driver_source="cuda")
+
+
+def test_the_windows_installer_comes_from_the_controller_and_is_checked_against_its_sum():
+    settings = {"gpu_driver_windows_version": "580.88", "gpu_driver_windows_installer_sha256": "c" * 64}
+    path = "nvidia/580.88-data-center-tesla-desktop-win10-win11-64bit-dch-international.exe"
+    win = nvidia_host("w1", facts=WINDOWS, **settings)
+    result = mp.plan([win], {path: "/srv/nvidia/installer.exe"})
+    (installer,) = [f for f in result["files"] if f["path"] == path]
+    assert installer["local"] == "/srv/nvidia/installer.exe" and installer["sha256"] == "c" * 64
+    with pytest.raises(mp.PlanError, match=rf"{path} \(w1\) has no download address.*mirror_local_files"):
+        mp.plan([win])
+
+
+def test_a_windows_host_with_its_own_installer_url_needs_nothing_from_the_mirror():
+    win = nvidia_host("w1", facts=WINDOWS, gpu_driver_windows_version="580.88",
+                      gpu_driver_windows_installer_sha256="c" * 64,
+                      gpu_driver_windows_installer_url="https://files.example/driver.exe")  # fmt: skip
+    assert win["nvidia"] == []
+
+
+def test_a_redhat_gpu_host_is_named_in_the_notes():
+    rocky = dict(LINUX, os_family="RedHat", distribution="Rocky", distribution_major_version="9",
+                 kernel="5.14.0-427.el9.x86_64")  # fmt: skip
+    result = mp.plan([nvidia_host("r1", facts=rocky, gpu_driver_source="cuda")])
+    assert not [f for f in result["files"] if f["path"].startswith("nvidia/")]
+    (note,) = result["notes"]
+    assert note.startswith("r1 reads NVIDIA's whole dnf repository from <mirror>/nvidia/repos/rhel9/x86_64/")
+
+
+def test_mirror_nvidia_is_a_checked_boolean():
+    assert v.validate_role("mirror", {"mirror_nvidia": "yes please"}) == [
+        "mirror_nvidia='yes please' is not a boolean; give true or false."
+    ]
+    assert v.validate_role("mirror", {"mirror_nvidia": True}) == []
