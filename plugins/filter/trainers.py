@@ -59,9 +59,9 @@ def trainers_ddp_needed(found_by_host, hosts, nproc, combined_name, force=False)
         raise AnsibleFilterError(f"trainers_ddp_needed: {exc}") from exc
 
 
-def trainers_ddp_argv(host_plan, ddp, endpoint, job, args=None):
+def trainers_ddp_argv(host_plan, ddp, endpoint, job, args=None, host=None):  # noqa: PLR0913 -- the launch's identity
     try:
-        return _trainers.ddp_argv(host_plan, ddp, endpoint, job, args)
+        return _trainers.ddp_argv(host_plan, ddp, endpoint, job, args, host)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"trainers_ddp_argv: {exc}") from exc
 

@@ -738,7 +738,7 @@ def ddp_needed(found_by_host, hosts, nproc, combined_name, force=False):
     return _as_bool(force) or not ddp_run_done(found_by_host, hosts, nproc, combined_name)
 
 
-def ddp_argv(host_plan, ddp, endpoint, job, args=None):
+def ddp_argv(host_plan, ddp, endpoint, job, args=None, host=None):  # noqa: PLR0913 -- the launch's whole identity
     """The command that runs this host's part of the distributed run ``ddp`` (:func:`ddp_run`), whose rendezvous
     is ``endpoint`` (``HOST:PORT``).
 
@@ -752,6 +752,14 @@ def ddp_argv(host_plan, ddp, endpoint, job, args=None):
     failed worker ends the job instead of restarting it.  The ranks' own ``--timeout`` is half of
     ``trainers_timeout`` (at least 10 s) and ends one whose peer died.
 
+    With ``host`` (this host's inventory name), ``--rdzv-conf=is_host=1`` on the first host of the run and ``0``
+    on the others says which one serves the store. Left to itself, torchrun's agent serves it only where the
+    endpoint is loopback or one of the addresses this machine's hostname resolves to (torch 2.13.0,
+    torch/distributed/elastic/rendezvous/c10d_rendezvous_backend.py ``_create_tcp_store``, lines 137-145, and
+    rendezvous/utils.py ``_matches_machine_hostname``); on Debian the hostname resolves to 127.0.1.1
+    (/etc/hosts as the installer writes it), so with the endpoint on the first host's network address no agent
+    served the store and every part waited out its timeout.
+
     mnist_cnn takes the plan's training parameters; another script of :data:`DDP_SCRIPTS` (``ddp["script"]``)
     takes ``args`` (its own options, health.yml's), then the same ``--timeout`` and ``--output``."""
     timeout = int(host_plan["timeout"])
@@ -762,6 +770,8 @@ def ddp_argv(host_plan, ddp, endpoint, job, args=None):
     torchrun = [python, "-m", "torch.distributed.run", f"--nnodes={len(ddp['hosts'])}"]
     torchrun += [f"--nproc-per-node={ddp['nproc']}", "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}"]
     torchrun += [f"--rdzv-id={job['value']}", "--max-restarts=0"]
+    if host is not None:
+        torchrun.append(f"--rdzv-conf=is_host={int(str(host) == str(ddp['hosts'][0]))}")
     script = ddp.get("script", "mnist_cnn")
     if script != "mnist_cnn":
         trainer = [scripts + script + ".py", *[str(arg) for arg in args or []]]

@@ -1100,3 +1100,19 @@ def test_hosts_that_did_not_connect_to_the_rendezvous_are_named_in_order():
     reach = {"a": {"state": "started", "elapsed": 0}, "b": {"elapsed": 30, "msg": "Timeout when waiting"}}
     assert tr.ddp_unreached(["c", "b", "a"], reach) == ["c", "b"]
     assert tr.ddp_unreached(["a"], reach) == []
+
+
+def test_the_first_host_is_told_to_serve_the_rendezvous_store_and_the_others_not():
+    # torch's agent guesses from the hostname otherwise (rendezvous/utils.py _matches_machine_hostname), which on
+    # Debian resolves to 127.0.1.1 and so matched no host whose endpoint is its network address.
+    host_plan = make_plan("Linux", scope="system")
+    ddp = tr.ddp_run(host_plan, inputs(), SCRIPT_SHA1["mnist_cnn"], HOSTS, 1)
+    job = {"tag": "TORCHFLEET_JOB", "value": "torchfleet-" + "f" * 32, "stale": 60}
+    flags = {}
+    for name in HOSTS:
+        argv = tr.ddp_argv(host_plan, ddp, "10.0.0.1:29400", job, host=name)
+        torchrun = argv[argv.index("torch.distributed.run") : argv.index("--max-restarts=0") + 2]
+        flags[name] = [word for word in torchrun if word.startswith("--rdzv-conf")]
+    assert flags == {HOSTS[0]: ["--rdzv-conf=is_host=1"], **{h: ["--rdzv-conf=is_host=0"] for h in HOSTS[1:]}}
+    # Without the host the command is as before.
+    assert not [w for w in tr.ddp_argv(host_plan, ddp, "10.0.0.1:29400", job) if w.startswith("--rdzv-conf")]
