@@ -255,7 +255,8 @@ DEBIAN12 = dict(LINUX, distribution="Debian", distribution_major_version="12", d
                 kernel="6.1.0-28-amd64")  # fmt: skip
 
 
-def nvidia_host(name="g1", facts=DEBIAN12, gpu=A100, **settings):
+def nvidia_host(name="g1", facts=None, gpu=None, **settings):
+    facts, gpu = facts or DEBIAN12, gpu or A100
     return mp.resolve_host(name, facts, gpu, "2.36", dict(BASE, **settings), nvidia=True)
 
 
