@@ -40,18 +40,28 @@ fi
 
 "$HERE/lab.sh" up
 mkdir -p "$DEMO_DIR"
+# Every demo host's name resolves on every host: torchrun's rank 0 gives the others its hostname for the process
+# group's store (torch.distributed.run --local-addr: "Else, it will default to local machine's FQDN"), and the
+# containers share the host's network, so each name is 127.0.0.1.
+ADD_HOSTS=()
+for host in "${HOSTS[@]}"; do
+  ADD_HOSTS+=(--add-host "$host:127.0.0.1")
+done
+EXTRA_HOSTS=${HOSTS[*]/%/:127.0.0.1}
 for host in "${HOSTS[@]}"; do
   sshd=$("$HERE/lab_ssh.sh" sshd-command "${PORTS[$host]}" 127.0.0.1)
-  # A container of an older demo (another command, another port) is replaced.
+  # A container of an older demo (another command, another port, hosts that do not know each other) is replaced.
   if podman container exists "$host" &&
-    [[ $(podman container inspect --format '{{ join .Config.Cmd " " }}' "$host") != "bash -c $sshd" ]]; then
+    { [[ $(podman container inspect --format '{{ join .Config.Cmd " " }}' "$host") != "bash -c $sshd" ]] ||
+      [[ $(podman container inspect --format '{{ join .HostConfig.ExtraHosts " " }}' "$host") != "$EXTRA_HOSTS" ]]; }; then
     podman rm -f -t 0 "$host" >/dev/null
   fi
   if ! podman container exists "$host"; then
     # Cached facts of a removed container would describe another host.
     rm -rf "$DEMO_DIR/facts"
-    # --add-host: sudo looks the host name up, and the host's /etc/hosts does not have it.
-    podman run -d --name "$host" --hostname "$host" --add-host "$host:127.0.0.1" --network host \
+    # --add-host: sudo looks the host name up, and the host's /etc/hosts does not have it; torchrun looks the
+    # other hosts' names up.
+    podman run -d --name "$host" --hostname "$host" "${ADD_HOSTS[@]}" --network host \
       "$TORCHFLEET_LAB_IMAGE" bash -c "$sshd" >/dev/null
   fi
   podman start "$host" >/dev/null
