@@ -38,6 +38,7 @@ account's rights apply there (WinRM/SSH sessions of an administrator), and sudo 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import ntpath
 import posixpath
@@ -893,6 +894,7 @@ def jupyter(env, name, kernel=False, lab=False, kernel_name="", display_name="",
     kernels_dir = jupyter_kernels_dir(env["system"], env["scope"], env.get("home") or "")
     spec = jupyter_kernel_spec(env["python"], display_name, env["prefix"])
     directory = paths.join(kernels_dir, kernel_name)
+    content = json.dumps(spec, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     return {
         "kernel": True,
         "packages": packages,
@@ -902,7 +904,9 @@ def jupyter(env, name, kernel=False, lab=False, kernel_name="", display_name="",
         "dir": directory,
         "file": paths.join(directory, "kernel.json"),
         "spec": spec,
-        "content": json.dumps(spec, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+        "content": content,
+        # What ansible.builtin.stat reports as checksum (SHA-1 of the file): a kernel.json that has it is this one.
+        "sha1": hashlib.sha1(content.encode("utf-8")).hexdigest(),
     }
 
 

@@ -8,6 +8,7 @@ are checked here only: the lab runs Linux containers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -232,3 +233,12 @@ def test_validate_role_passes_good_jupyter_variables():
         "pytorch_env_jupyter_kernel": True, "pytorch_env_jupyterlab": False,
         "pytorch_env_jupyter_kernel_name": "torch-uv", "pytorch_env_jupyter_display_name": "PyTorch (uv, student)",
     }) == []  # fmt: skip
+
+
+def test_sha1_is_stats_checksum_of_the_file_the_role_writes(tmp_path):
+    # ansible.builtin.stat's checksum is the SHA-1 of the file's bytes (module_utils/basic.py digest_from_file).
+    kernel = _kernel(LINUX, "system", display_name="PyTorch — ünïcode")
+    path = tmp_path / "kernel.json"
+    path.write_text(kernel["content"], encoding="utf-8")
+    assert hashlib.sha1(path.read_bytes()).hexdigest() == kernel["sha1"]
+    assert _kernel(LINUX, "system")["sha1"] != kernel["sha1"]
