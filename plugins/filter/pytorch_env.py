@@ -8,7 +8,10 @@ The decisions live in module_utils/_pytorch_env.py, where they are unit-tested f
 
 from __future__ import annotations
 
+import contextlib
+
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
 from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
 from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
@@ -26,6 +29,17 @@ def pytorch_env_layout(host, name, verify_device="auto", **options):
     return env
 
 
+def _jupyter_switches(values):
+    # The switches as the role's templates hand them over: a bool, or the text of one ("True" where ansible-core
+    # 2.16 renders a nested template to text, yes/no/1/0 from -e); read as Ansible reads booleans, anything else
+    # is left for check_jupyter to refuse by name.
+    values = dict(values) if isinstance(values, dict) else {}
+    for key in ("kernel", "lab"):
+        with contextlib.suppress(TypeError):
+            values[key] = boolean(values.get(key, False), strict=True)
+    return values
+
+
 def pytorch_env_check_inputs(values):
     # values: the role variables as they arrived (a float version must still be a float here).
     values = values if isinstance(values, dict) else {}
@@ -35,9 +49,30 @@ def pytorch_env_check_inputs(values):
             python=values.get("python"),
             extra_packages=values.get("extra_packages", []),
             index_url=values.get("index_url", ""),
+            jupyter=_jupyter_switches(values["jupyter"]) if "jupyter" in values else None,
         )
     except pe.LayoutError as exc:
         raise AnsibleFilterError(str(exc)) from exc
+
+
+def pytorch_env_jupyter(env, name, kernel=False, lab=False, kernel_name="", display_name="", torch="", compute=""):  # noqa: PLR0913
+    # env: the pytorch_env_layout result; the rest the role's pytorch_env_jupyter* variables and the resolved build.
+    if not isinstance(env, dict) or "python" not in env:
+        raise AnsibleFilterError("pytorch_env_jupyter expects the result of torchfleet.lab.pytorch_env_layout")
+    switches = _jupyter_switches({"kernel": kernel, "lab": lab})
+    kernel, lab = switches["kernel"], switches["lab"]
+    try:
+        return pe.jupyter(env, name, kernel=kernel, lab=lab, kernel_name=kernel_name or "",
+                          display_name=display_name or "", torch=torch or "", compute=compute or "")  # fmt: skip
+    except pe.LayoutError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def pytorch_env_jupyter_owner(kernel, found, content=""):
+    # kernel: the pytorch_env_jupyter result; found: whether its directory exists; content: its kernel.json text.
+    if not isinstance(kernel, dict) or "dir" not in kernel:
+        raise AnsibleFilterError("pytorch_env_jupyter_owner expects the result of torchfleet.lab.pytorch_env_jupyter")
+    return pe.jupyter_kernel_owner(kernel, bool(found), content or "")
 
 
 def pytorch_env_index(build, index_url="", mirror=""):
@@ -79,6 +114,8 @@ class FilterModule:
                 "pytorch_env_check_inputs": pytorch_env_check_inputs,
                 "pytorch_env_install_plan": pytorch_env_install_plan,
                 "pytorch_env_index": pytorch_env_index,
+                "pytorch_env_jupyter": pytorch_env_jupyter,
+                "pytorch_env_jupyter_owner": pytorch_env_jupyter_owner,
                 "pytorch_env_build_mismatch": pytorch_env_build_mismatch,
                 "pytorch_env_netrc": pytorch_env_netrc,
                 "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,

@@ -222,6 +222,19 @@ def uv_seed_packages(python):
     return ["pip"] if minor >= 12 else ["pip", "setuptools", "wheel"]
 
 
+def _flag(value):
+    # A role switch as hostvars hold it: a bool, or its text from an INI inventory or -e (Ansible's true spellings).
+    return value is True or str(value).strip().lower() in ("true", "yes", "on", "1", "y")
+
+
+def jupyter_packages(settings):
+    """What pytorch_env installs from PyPI for pytorch_env_jupyter_kernel / pytorch_env_jupyterlab
+    (module_utils/_pytorch_env.py jupyter)."""
+    return (["ipykernel"] if _flag(settings.get("pytorch_env_jupyter_kernel")) else []) + (
+        ["jupyterlab"] if _flag(settings.get("pytorch_env_jupyterlab")) else []
+    )
+
+
 def _file(path, url, sha256=None, checksum_url=None, what=""):
     return {"path": path, "url": url, "sha256": sha256 or None, "checksum_url": checksum_url, "what": what}
 
@@ -353,6 +366,7 @@ def plan(hosts, local_files=None, mnist=True, pypi_requirements=(), torch_index=
         index = torch_index.rstrip("/") + "/" + build_dir.split("/", 1)[1]
         _add_wheels(sets, "torch", build_dir, index, host, host["requirements"])
         extra = [str(r) for r in settings.get("pytorch_env_extra_packages") or []] + list(pypi_requirements)
+        extra += jupyter_packages(settings)
         manager = _text(settings.get("pytorch_env_manager")) or "conda"
         if manager == "uv":
             extra += uv_seed_packages(host["build"]["python"])

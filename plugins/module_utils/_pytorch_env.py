@@ -38,6 +38,7 @@ account's rights apply there (WinRM/SSH sessions of an administrator), and sudo 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import ntpath
 import posixpath
@@ -337,6 +338,7 @@ def _layout(request):
         "python": env_python(env_prefix, system, manager),
         "pyvenv_cfg": paths.join(env_prefix, "pyvenv.cfg"),
         "record": paths.join(env_prefix, RECORD),
+        "home": home,
         "conda": conda_exe,
         "uv": _uv(request, scope_dirs) if manager == "uv" else None,
         "verify_device": verify_device(request.verify, request.compute),
@@ -429,8 +431,17 @@ def redact_url(url):
     return _mirror.redact_url(url)
 
 
-def check_inputs(version=None, python="", extra_packages=(), index_url=""):
-    """Refuse what the role must never act on, before anything changes; each rule raises its own message."""
+def check_inputs(version=None, python="", extra_packages=(), index_url="", jupyter=None):
+    """Refuse what the role must never act on, before anything changes; each rule raises its own message.
+
+    ``jupyter``: the Jupyter variables as a dict (kernel, lab, kernel_name, display_name), checked by
+    :func:`check_jupyter` (defined with the Jupyter section below)."""
+    if jupyter is not None:
+        jupyter = jupyter if isinstance(jupyter, dict) else {}
+        check_jupyter(
+            jupyter.get("kernel", False), jupyter.get("lab", False),
+            jupyter.get("kernel_name", ""), jupyter.get("display_name", ""),
+        )  # fmt: skip
     check_version_text("pytorch_version", version, "2.10")
     check_version_text("pytorch_python_version", python, "3.10")
     check_requirements("pytorch_env_extra_packages", extra_packages)
@@ -683,7 +694,9 @@ def uv_install_argv(uv_exe, python, requirements, build_index, general_index, sy
 
 
 # More than five arguments (ruff PLR0913): the install_plan filter's options, passed through.
-def install_plan(env, build, packages, index, general_index, extra_packages=(), user_index=False, dry_run=False):  # noqa: PLR0913
+def install_plan(  # noqa: PLR0913
+    env, build, packages, index, general_index, extra_packages=(), user_index=False, dry_run=False, jupyter_packages=()
+):
     """The requirements and uv command lines of one run (``env`` is layout()'s result, ``build`` torch_build's).
 
     ``index`` is where the build's packages come from, ``general_index`` PyPI or the mirror's copy of it; when they
@@ -693,6 +706,9 @@ def install_plan(env, build, packages, index, general_index, extra_packages=(), 
     ``general_index`` are those URLs for conda_env, and ``credentials`` says whether the role must hand the tools
     a netrc (:func:`index_credentials`, which also refuses here, before anything changes, what netrc cannot
     carry).  The plan holds no secret, so showing it (``-v``) shows none.
+
+    ``jupyter_packages`` (ipykernel, jupyterlab) come from the general index like the extra packages, after them,
+    in the same step (``extra``).
     """
     urls = [index, general_index]
     index_credentials(urls, build.get("python") if env.get("manager") == "conda" else None)
@@ -703,7 +719,8 @@ def install_plan(env, build, packages, index, general_index, extra_packages=(), 
     requirements = pinned_requirements(build, wanted, label)
     plan = {"label": label, "requirements": requirements, "uv_venv": None, "uv_torch": None, "uv_extra": None,
             "read_build": READ_BUILD_SCRIPT, "uv_reinstall": uv_reinstall_args(wanted),
-            "index": index, "general_index": general_index, "credentials": credentials}  # fmt: skip
+            "index": index, "general_index": general_index, "credentials": credentials,
+            "extra": list(extra_packages or ()) + list(jupyter_packages or ())}  # fmt: skip
     uv = env.get("uv")
     if uv:
         plan["uv_venv"] = uv_command(
@@ -715,9 +732,9 @@ def install_plan(env, build, packages, index, general_index, extra_packages=(), 
         plan["uv_torch"] = uv_install_argv(
             uv["exe"], env["python"], requirements, index, general_index, env["system"], dry_run
         )
-        if extra_packages:
+        if plan["extra"]:
             plan["uv_extra"] = uv_install_argv(
-                uv["exe"], env["python"], list(extra_packages), None, general_index, env["system"], dry_run
+                uv["exe"], env["python"], plan["extra"], None, general_index, env["system"], dry_run
             )
     return plan
 
@@ -787,3 +804,136 @@ def choose_index(build, index_url="", mirror=""):
     build = build or {}
     served = build.get("build_index_url") if mirror else build.get("index_url")
     return {"torch": index_url or served or general, "general": general}
+
+
+# --------------------------------------------------------------------------------------------------- Jupyter
+# A kernel spec is a directory KERNELS/<name>/ holding kernel.json; Jupyter finds it by searching its data path
+# (jupyter_core 5.9.1 jupyter_core/paths.py):
+# - per user, jupyter_data_dir() (lines 164-194): ~/.local/share/jupyter on Linux ($XDG_DATA_HOME/jupyter when that
+#   is set), ~/Library/Jupyter on macOS, %APPDATA%\jupyter on Windows (%USERPROFILE%\AppData\Roaming by default);
+# - system-wide, SYSTEM_JUPYTER_PATH (lines 213-241): /usr/local/share/jupyter (then /usr/share/jupyter) on Linux
+#   and macOS; on Windows %PROGRAMDATA%\jupyter, read only when JUPYTER_USE_PROGRAMDATA is set (jupyter_core 5.x
+#   no longer trusts it by default), otherwise the prefix of the Python that runs Jupyter.
+# JUPYTER_DATA_DIR, JUPYTER_PATH and JUPYTER_PLATFORM_DIRS move these; the role writes to the defaults.
+JUPYTER_DIRS = {
+    ("posix", "system"): "/usr/local/share/jupyter/kernels",
+    ("Windows", "system"): "C:\\ProgramData\\jupyter\\kernels",
+    ("Linux", "user"): ".local/share/jupyter/kernels",
+    ("Darwin", "user"): "Library/Jupyter/kernels",
+    ("Windows", "user"): "AppData\\Roaming\\jupyter\\kernels",
+}
+# jupyter_client 8.10.0 jupyter_client/kernelspec.py line 72: _kernel_name_pat = ^[a-z0-9._\-]+$ (IGNORECASE);
+# install_kernel_spec lowercases the name before it checks it (line 384) and find_kernel_specs reports names
+# lowercased (line 104), so an upper-case name would be listed under another name than the one given: refused.
+JUPYTER_KERNEL_NAME = re.compile(r"^[a-z0-9._-]{1,64}$")
+# The key in kernel.json's free-form ``metadata`` that marks a kernel spec this role wrote, and for which
+# environment: the role replaces only a kernel.json that carries it for the same environment.
+JUPYTER_MARKER = "torchfleet.lab"
+
+
+def check_jupyter(kernel, lab, kernel_name, display_name):
+    """Refuse Jupyter settings the role cannot act on, naming the variable to change."""
+    for variable, value in (("pytorch_env_jupyter_kernel", kernel), ("pytorch_env_jupyterlab", lab)):
+        if not isinstance(value, bool):
+            raise LayoutError(f"{variable} must be true or false, not {type(value).__name__} {value!r}.")
+    if not isinstance(kernel_name, str) or (kernel_name and not JUPYTER_KERNEL_NAME.match(kernel_name)):
+        raise LayoutError(
+            f"pytorch_env_jupyter_kernel_name {kernel_name!r} is not a Jupyter kernel name: give 1-64 lower-case "
+            "letters, digits, '.', '_' or '-' (jupyter_client lowercases kernel names), or leave it empty for the "
+            "environment's name."
+        )
+    if not isinstance(display_name, str) or any(ord(ch) < 32 or ord(ch) == 127 for ch in display_name):
+        raise LayoutError(
+            f"pytorch_env_jupyter_display_name {display_name!r} must be one line of text such as "
+            "'PyTorch 2.13 (CUDA)', or empty for 'PyTorch <version> (<build>)'."
+        )
+    if len(display_name) > 128:
+        raise LayoutError(
+            f"pytorch_env_jupyter_display_name is {len(display_name)} characters long; keep it under 128."
+        )
+    return True
+
+
+def jupyter_kernels_dir(system, scope, home):
+    """The kernels directory Jupyter searches for ``scope`` (``system`` or ``user``) on ``system``."""
+    windows = system == "Windows"
+    if scope == "system":
+        return JUPYTER_DIRS[("Windows" if windows else "posix", "system")]
+    if not home:
+        raise LayoutError(
+            "user scope needs the connecting user's home directory to register the Jupyter kernel; "
+            "gather facts (user_dir) or use pytorch_env_scope: system."
+        )
+    return _paths(system).join(home, *re.split(r"[\\/]", JUPYTER_DIRS[(system, "user")]))
+
+
+def jupyter_kernel_spec(python, display_name, prefix):
+    """kernel.json as ``python -m ipykernel install`` writes it (ipykernel 7.4.0 ipykernel/kernelspec.py lines
+    31-71: argv ``[python, -m, ipykernel_launcher, -f, {connection_file}]``, display_name, language, metadata),
+    with the environment's interpreter, and the role's marker in metadata."""
+    return {
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": display_name,
+        "language": "python",
+        "metadata": {"debugger": True, JUPYTER_MARKER: {"env": prefix}},
+    }
+
+
+def jupyter(env, name, kernel=False, lab=False, kernel_name="", display_name="", torch="", compute=""):  # noqa: PLR0913
+    """Where the kernel spec goes and what it holds (``env``: layout()'s result), and what to install: None when
+    neither a kernel nor JupyterLab is asked."""
+    check_jupyter(kernel, lab, kernel_name, display_name)
+    if not (kernel or lab):
+        return None
+    packages = (["ipykernel"] if kernel else []) + (["jupyterlab"] if lab else [])
+    if not kernel:
+        return {"kernel": False, "packages": packages}
+    kernel_name = kernel_name or str(name).lower()
+    display_name = display_name or f"PyTorch {torch} ({compute})"
+    paths = _paths(env["system"])
+    kernels_dir = jupyter_kernels_dir(env["system"], env["scope"], env.get("home") or "")
+    spec = jupyter_kernel_spec(env["python"], display_name, env["prefix"])
+    directory = paths.join(kernels_dir, kernel_name)
+    content = json.dumps(spec, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return {
+        "kernel": True,
+        "packages": packages,
+        "name": kernel_name,
+        "display_name": display_name,
+        "kernels_dir": kernels_dir,
+        "dir": directory,
+        "file": paths.join(directory, "kernel.json"),
+        "spec": spec,
+        "content": content,
+        # What ansible.builtin.stat reports as checksum (SHA-1 of the file): a kernel.json that has it is this one.
+        "sha1": hashlib.sha1(content.encode("utf-8")).hexdigest(),
+    }
+
+
+def jupyter_kernel_owner(kernel_info, found, content=""):
+    """'' when the role may write the kernel spec, else the message that refuses it.
+
+    ``found``: whether the kernel's directory exists; ``content``: its kernel.json ('' when there is none).  The
+    role writes only where nothing is, or over a kernel.json carrying its marker for the same environment.
+    """
+    if not found:
+        return ""
+    where = kernel_info["dir"]
+    try:
+        existing = json.loads(content) if content else None
+    except ValueError:
+        existing = None
+    marker = (existing.get("metadata") or {}).get(JUPYTER_MARKER) if isinstance(existing, dict) else None
+    if not isinstance(marker, dict):
+        return (
+            f"{where} exists and was not written by torchfleet.lab (its kernel.json has no "
+            f"metadata.{JUPYTER_MARKER}); the role leaves it alone. Choose another pytorch_env_jupyter_kernel_name, "
+            "or remove that kernel yourself (jupyter kernelspec remove NAME)."
+        )
+    prefix = kernel_info["spec"]["metadata"][JUPYTER_MARKER]["env"]
+    if marker.get("env") != prefix:
+        return (
+            f"{where} is the kernel of another environment ({marker.get('env')}), not of {prefix}; give this "
+            "environment another pytorch_env_jupyter_kernel_name."
+        )
+    return ""

@@ -672,6 +672,15 @@ ROLE_RULES = {
             check_text, pattern=r"^(automatic|manual|never)$", hint="give automatic, manual or never"
         ),
         "pytorch_env_verify": _BOOL,
+        "pytorch_env_jupyter_kernel": _BOOL,
+        "pytorch_env_jupyterlab": _BOOL,
+        # jupyter_client's kernel name rule, lower case (module_utils/_pytorch_env.py JUPYTER_KERNEL_NAME).
+        "pytorch_env_jupyter_kernel_name": _rule(
+            check_text,
+            pattern=r"^[a-z0-9._-]{1,64}$",
+            hint="give 1-64 lower-case letters, digits, '.', '_' or '-' (Jupyter's kernel names), or leave it empty",
+        ),
+        "pytorch_env_jupyter_display_name": _rule(check_text, max_length=128),
         "pytorch_env_verify_device": _rule(
             check_text, pattern=r"^(auto|cpu|cuda|mps)$", hint="give auto, cpu, cuda or mps"
         ),

@@ -65,7 +65,8 @@ PYTHON_VERSION = "3.11"
 ABI = "cp311"
 MANYLINUX_GLIBC_MAX = 28
 EXTRA_TORCH_PACKAGES = ("numpy",)  # optional for torch, which warns at import without it
-PYPI_PACKAGES = (f"uv=={UV_VERSION}", "pip", "setuptools", "wheel")
+# ipykernel, jupyterlab: pytorch_env_jupyter_kernel / pytorch_env_jupyterlab; nbclient: the notebook test.
+PYPI_PACKAGES = (f"uv=={UV_VERSION}", "pip", "setuptools", "wheel", "ipykernel", "jupyterlab", "nbclient")
 UV_TRIPLE = "x86_64-unknown-linux-gnu"
 
 SECTIONS = {
@@ -557,7 +558,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     log(f"mirror: {mirror}")
     log("whl/cpu (torch CPU index):")
     results["whl/cpu"] = build_torch_index(mirror, args.torch_wheel, hashes, log)
-    log("pypi/simple (uv, pip, setuptools, wheel):")
+    log("pypi/simple (uv, pip, setuptools, wheel, Jupyter):")
     results["pypi/simple"] = build_pypi_index(mirror, hashes, log)
     log(f"uv/{UV_VERSION} (release archive):")
     results["uv"] = build_uv_release(mirror, log)

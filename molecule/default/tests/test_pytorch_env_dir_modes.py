@@ -31,8 +31,11 @@ def test_an_existing_parent_keeps_its_mode(uv_host, tmp_path):
     playbook = tmp_path / "pytorch_env.yml"
     playbook.write_text(PLAYBOOK)
     try:
+        # A second environment: without Jupyter, whose kernel name the converged environment holds (the role
+        # refuses to take over another environment's kernel) and whose JupyterLab only costs time here.
         cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook),
-               "-e", f"pytorch_env_prefix={PRIVATE}/lab"]  # fmt: skip
+               "-e", f"pytorch_env_prefix={PRIVATE}/lab",
+               "-e", "pytorch_env_jupyter_kernel=false", "-e", "pytorch_env_jupyterlab=false"]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=PLAIN)
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-3000:]

@@ -85,6 +85,22 @@ def test_uv_hosts_get_the_seed_packages_and_extras_from_pypi():
     assert mp.uv_seed_packages("3.12") == ["pip"]
 
 
+@pytest.mark.parametrize(
+    ("switches", "expected"),
+    [
+        ({}, []),
+        ({"pytorch_env_jupyter_kernel": True}, ["ipykernel"]),
+        ({"pytorch_env_jupyter_kernel": "True", "pytorch_env_jupyterlab": "yes"}, ["ipykernel", "jupyterlab"]),
+        ({"pytorch_env_jupyter_kernel": False, "pytorch_env_jupyterlab": "false"}, []),
+    ],
+)
+def test_jupyter_hosts_get_ipykernel_and_jupyterlab_from_pypi(switches, expected):
+    result = mp.plan([host(**switches)])
+    pypi = next(s for s in result["wheel_sets"] if s["kind"] == "pypi")
+    # uv hosts also get uv venv --seed's pip, setuptools and wheel (Python 3.11).
+    assert pypi["requirements"] == sorted([*expected, "pip", "setuptools", "wheel"])
+
+
 def test_pip_steps_target_the_host_not_the_controller():
     result = mp.plan([host()])
     torch_set = next(s for s in result["wheel_sets"] if s["kind"] == "torch")
