@@ -676,26 +676,33 @@ def host_limit(system, seconds):
     return ["timeout", "--kill-after=30", str(int(seconds))]
 
 
-def ddp_run_done(found_by_host, hosts, nproc, combined_name):
+def ddp_run_done(found_by_host, hosts, nproc, combined_name=None):
     """Whether the group holds the results of a finished distributed run, so that it need not train again.
 
     ``found_by_host`` maps each host of ``hosts`` to what ansible.builtin.find returned for the run's files on it
-    (``files``, each with ``path``); a host that is missing, or whose search did not run, holds nothing known.
-    Each host needs ``nproc`` rank files, and the first host also ``combined_name``, the metrics rank 0 writes
-    last (mnist_cnn.py): every rank writes its own file before the ranks gather, so rank files alone may be left
-    by a run whose first host went away (or was stopped) before the end, and such a run is not done.
+    (``files``, each with ``path``; distributed.yml searches each host for its own run's ``<stem>.rank*.json`` and
+    ``<stem>.json``); a host that is missing, or whose search did not run, holds nothing known. Each host needs
+    ``nproc`` rank files, and one host the combined metrics (``<stem>.json``), which rank 0 writes last
+    (mnist_cnn.py): every rank writes its own file before the ranks gather, so rank files alone may be left by a
+    run whose rank 0 went away (or was stopped) before the end, and such a run is not done.
+
+    Rank 0 is wherever torchrun's rendezvous put it, not always the first host of the group, and each host names
+    its files with its own run key (the key covers its interpreter's path, which differs between a conda and a uv
+    host), so the combined metrics are looked for on every host under that host's own name. ``combined_name``
+    (the first host's name for them) is accepted for the trainers_ddp_needed filter's callers and not needed.
     """
+    del combined_name
     if not hosts:
         return False
-    for index, host in enumerate(hosts):
+    combined = False
+    for host in hosts:
         found = (found_by_host or {}).get(host) or {}
         names = [str(item.get("path", "")).rsplit("/", 1)[-1] for item in found.get("files") or []]
         ranks = [name for name in names if ".rank" in name]
         if len(ranks) < int(nproc):
             return False
-        if index == 0 and combined_name not in names:
-            return False
-    return True
+        combined = combined or any(".rank" not in name for name in names)
+    return combined
 
 
 # --- distributed runs (roles/trainers/tasks/distributed.yml carries out what these decide) ------------------

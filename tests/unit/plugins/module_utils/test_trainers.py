@@ -771,6 +771,18 @@ def test_a_host_without_its_ranks_or_unknown_needs_the_run_again():
     assert tr.ddp_run_done({}, [], 1, DDP + ".json") is False
 
 
+def test_the_combined_metrics_count_on_whichever_host_rank_0_ran():
+    # make demo (a conda host and a uv host): torchrun gave rank 0 to the second host, which wrote the combined
+    # metrics under its own key (the key covers the interpreter's path); the first host's name was looked for on
+    # the first host only, so every train.yml ran the distributed job again.
+    other = "mnist_cnn-ddp-ba9876543210"
+    found = {"a": _found(DDP + ".rank1.json"), "b": _found(other + ".rank0.json", other + ".json")}
+    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is True
+    assert tr.ddp_run_done(found, ["a", "b"], 1) is True
+    found["b"] = _found(other + ".rank0.json")
+    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is False
+
+
 # --- distributed runs: what distributed.yml decided in Jinja up to 1.0.0, now in Python ------------------------
 
 # The expressions of roles/trainers/tasks/distributed.yml before the decisions moved here, as YAML (rewrapped
