@@ -51,10 +51,10 @@ def trainers_ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
         raise AnsibleFilterError(f"trainers_ddp_run: {exc}") from exc
 
 
-def trainers_ddp_needed(found_by_host, hosts, nproc, combined_name, force=False):
+def trainers_ddp_needed(found_by_host, hosts, nproc, force=False):
     found = _mapping("trainers_ddp_needed", found_by_host)
     try:
-        return _trainers.ddp_needed(found, list(hosts), int(nproc), str(combined_name), force)
+        return _trainers.ddp_needed(found, list(hosts), int(nproc), force)
     except (TypeError, ValueError, AttributeError) as exc:
         raise AnsibleFilterError(f"trainers_ddp_needed: {exc}") from exc
 

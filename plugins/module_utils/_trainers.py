@@ -676,7 +676,7 @@ def host_limit(system, seconds):
     return ["timeout", "--kill-after=30", str(int(seconds))]
 
 
-def ddp_run_done(found_by_host, hosts, nproc, combined_name=None):
+def ddp_run_done(found_by_host, hosts, nproc):
     """Whether the group holds the results of a finished distributed run, so that it need not train again.
 
     ``found_by_host`` maps each host of ``hosts`` to what ansible.builtin.find returned for the run's files on it
@@ -688,10 +688,8 @@ def ddp_run_done(found_by_host, hosts, nproc, combined_name=None):
 
     Rank 0 is wherever torchrun's rendezvous put it, not always the first host of the group, and each host names
     its files with its own run key (the key covers its interpreter's path, which differs between a conda and a uv
-    host), so the combined metrics are looked for on every host under that host's own name. ``combined_name``
-    (the first host's name for them) is accepted for the trainers_ddp_needed filter's callers and not needed.
+    host), so the combined metrics are looked for on every host under that host's own name.
     """
-    del combined_name
     if not hosts:
         return False
     combined = False
@@ -739,10 +737,10 @@ def ddp_run(host_plan, inputs, script_sha1, hosts, nproc):
     }
 
 
-def ddp_needed(found_by_host, hosts, nproc, combined_name, force=False):
+def ddp_needed(found_by_host, hosts, nproc, force=False):
     """Whether the group trains: all hosts train together, so the run happens when ``force`` is set or any host
     lacks its results (or is unreachable; :func:`ddp_run_done`)."""
-    return _as_bool(force) or not ddp_run_done(found_by_host, hosts, nproc, combined_name)
+    return _as_bool(force) or not ddp_run_done(found_by_host, hosts, nproc)
 
 
 def ddp_argv(host_plan, ddp, endpoint, job, args=None, host=None):  # noqa: PLR0913 -- the launch's whole identity

@@ -74,8 +74,8 @@ def test_the_distributed_filters_carry_a_run_from_its_name_to_its_failures():
     ddp = FILTERS["trainers_ddp_run"](plan, inputs, "2" * 40, HOSTS, "2")
     assert ddp["output"] == f"{plan['dir']}/runs/mnist_cnn-ddp-{ddp['key']}.json"
     found = {"tf-fleet-1": {"files": [{"path": ddp["output"]}]}}
-    assert FILTERS["trainers_ddp_needed"](found, HOSTS, "2", "x.json") is True
-    assert FILTERS["trainers_ddp_needed"](found, HOSTS, 2, "x.json", force=False) is True
+    assert FILTERS["trainers_ddp_needed"](found, HOSTS, "2") is True
+    assert FILTERS["trainers_ddp_needed"](found, HOSTS, 2, force=False) is True
     argv = FILTERS["trainers_ddp_argv"](plan, ddp, "10.0.0.1:29400", {"tag": "T", "value": "job", "stale": 60})
     assert argv[-1] == f"--output={ddp['output']}"
     part = FILTERS["trainers_ddp_outcome"]({"finished": 1, "rc": 124}, "600", ddp["logfile"])
@@ -87,7 +87,7 @@ def test_the_distributed_filters_carry_a_run_from_its_name_to_its_failures():
 
 def test_the_distributed_filters_refuse_what_is_no_mapping_naming_themselves():
     with pytest.raises(AnsibleFilterError, match="trainers_ddp_needed takes a mapping of host to result, not list"):
-        FILTERS["trainers_ddp_needed"]([], HOSTS, 1, "x.json")
+        FILTERS["trainers_ddp_needed"]([], HOSTS, 1)
     with pytest.raises(AnsibleFilterError, match="trainers_ddp_outcome takes a mapping"):
         FILTERS["trainers_ddp_outcome"]("failed", 600, "/x.log")
     with pytest.raises(AnsibleFilterError, match="trainers_ddp_argv: 'timeout'"):

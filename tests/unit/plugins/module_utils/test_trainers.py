@@ -750,7 +750,7 @@ DDP = "mnist_cnn-ddp-0123456789ab"
 
 def test_a_distributed_run_is_done_when_every_rank_and_the_combined_metrics_are_there():
     found = {"a": _found(DDP + ".rank0.json", DDP + ".json"), "b": _found(DDP + ".rank1.json")}
-    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is True
+    assert tr.ddp_run_done(found, ["a", "b"], 1) is True
 
 
 def test_rank_files_without_the_combined_metrics_are_not_a_finished_run():
@@ -758,17 +758,17 @@ def test_rank_files_without_the_combined_metrics_are_not_a_finished_run():
     # the rank file, gathers every rank, then writes the combined metrics): the role counted rank files only and
     # took this for a finished run, so the next play skipped training and reported no metrics.
     found = {"a": _found(DDP + ".rank0.json"), "b": _found(DDP + ".rank1.json")}
-    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is False
-    assert tr.ddp_run_done({"a": _found(DDP + ".rank0.json")}, ["a"], 1, DDP + ".json") is False
+    assert tr.ddp_run_done(found, ["a", "b"], 1) is False
+    assert tr.ddp_run_done({"a": _found(DDP + ".rank0.json")}, ["a"], 1) is False
 
 
 def test_a_host_without_its_ranks_or_unknown_needs_the_run_again():
     done = {"a": _found(DDP + ".rank0.json", DDP + ".rank1.json", DDP + ".json")}
-    assert tr.ddp_run_done(done, ["a"], 2, DDP + ".json") is True
-    assert tr.ddp_run_done(done, ["a"], 3, DDP + ".json") is False
-    assert tr.ddp_run_done(done, ["a", "b"], 2, DDP + ".json") is False  # b unreachable: no find result
-    assert tr.ddp_run_done({"a": done["a"], "b": {}}, ["a", "b"], 2, DDP + ".json") is False
-    assert tr.ddp_run_done({}, [], 1, DDP + ".json") is False
+    assert tr.ddp_run_done(done, ["a"], 2) is True
+    assert tr.ddp_run_done(done, ["a"], 3) is False
+    assert tr.ddp_run_done(done, ["a", "b"], 2) is False  # b unreachable: no find result
+    assert tr.ddp_run_done({"a": done["a"], "b": {}}, ["a", "b"], 2) is False
+    assert tr.ddp_run_done({}, [], 1) is False
 
 
 def test_the_combined_metrics_count_on_whichever_host_rank_0_ran():
@@ -777,10 +777,9 @@ def test_the_combined_metrics_count_on_whichever_host_rank_0_ran():
     # the first host only, so every train.yml ran the distributed job again.
     other = "mnist_cnn-ddp-ba9876543210"
     found = {"a": _found(DDP + ".rank1.json"), "b": _found(other + ".rank0.json", other + ".json")}
-    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is True
     assert tr.ddp_run_done(found, ["a", "b"], 1) is True
     found["b"] = _found(other + ".rank0.json")
-    assert tr.ddp_run_done(found, ["a", "b"], 1, DDP + ".json") is False
+    assert tr.ddp_run_done(found, ["a", "b"], 1) is False
 
 
 # --- distributed runs: what distributed.yml decided in Jinja up to 1.0.0, now in Python ------------------------
@@ -886,9 +885,9 @@ def test_the_distributed_run_key_changes_with_the_hosts_and_processes():
 
 def test_the_group_trains_when_forced_or_any_result_is_missing():
     done = {"a": _found(DDP + ".rank0.json", DDP + ".json"), "b": _found(DDP + ".rank1.json")}
-    assert tr.ddp_needed(done, ["a", "b"], 1, DDP + ".json") is False
-    assert tr.ddp_needed(done, ["a", "b"], 1, DDP + ".json", force="true") is True
-    assert tr.ddp_needed({"a": done["a"]}, ["a", "b"], 1, DDP + ".json", force=False) is True
+    assert tr.ddp_needed(done, ["a", "b"], 1) is False
+    assert tr.ddp_needed(done, ["a", "b"], 1, force="true") is True
+    assert tr.ddp_needed({"a": done["a"]}, ["a", "b"], 1, force=False) is True
 
 
 @pytest.mark.parametrize("limit", [0, 512])
