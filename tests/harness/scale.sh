@@ -87,7 +87,7 @@ VARS
 inventory "${hosts[@]}" >"$OUT/fleet.yml"
 inventory "$SOLO" >"$OUT/solo.yml"
 
-export ANSIBLE_CALLBACKS_ENABLED=torchfleet.lab.fleet_summary ANSIBLE_FORKS=$N ANSIBLE_INJECT_FACT_VARS=false
+export ANSIBLE_CALLBACKS_ENABLED=torchfleet.lab.fleet_summary,torchfleet.lab.preload ANSIBLE_FORKS=$N ANSIBLE_INJECT_FACT_VARS=false
 run() {  # name inventory expected-rc
   local started rc=0
   started=$(date +%s%N)
