@@ -149,12 +149,13 @@ def test_pytorch_env_report_and_record_hide_the_password():
     }  # fmt: skip
     text = _render(report, **values)
     assert SECRET not in text and "https://***@pypi.lab/simple" in text
-    record = _tasks("pytorch_env", "verify.yml")["Record the installed versions on the host"]["vars"]
+    # The record's request (roles/pytorch_env/vars/main.yml), which verify.yml writes and pytorch_env_state compares.
+    record = yaml.safe_load((ROLES / "pytorch_env" / "vars" / "main.yml").read_text())["__pytorch_env_record_request"]
     values["__pytorch_env_build"]["build_index_url"] = f"{MIRROR}/whl/cpu"
     values["__pytorch_env_build"]["index_url"] = f"{MIRROR}/whl/cpu"
-    resolved = _render(record["__pytorch_env_record_content"]["resolved"], **values)
+    resolved = _render(record["resolved"], **values)
     assert resolved["build_index_url"] == "http://lab:***@mirror.lab:8765/whl/cpu" and resolved["torch"] == "2.13.0"
-    assert SECRET not in _render(record["__pytorch_env_record_content"]["index_url"], **values)
+    assert SECRET not in _render(record["index_url"], **values)
 
 
 def test_trainers_report_hides_the_password():
