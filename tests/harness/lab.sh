@@ -58,7 +58,8 @@ usage: tests/harness/lab.sh COMMAND
 
 Environment: TORCHFLEET_MIRROR_PORT (8765), TORCHFLEET_LAB_CACHE, TORCHFLEET_MIRROR_ROOT, TORCHFLEET_MIRROR_DIR
 (the served tree, \$TORCHFLEET_MIRROR_ROOT/current), TORCHFLEET_LAB_IMAGE,
-TORCHFLEET_DEBIAN_MIRROR (debootstrap's mirror; default Debian's), CONTAINERS_CONF, PYTHON (python3).
+TORCHFLEET_DEBIAN_MIRROR (debootstrap's mirror; default Debian's), CONTAINERS_CONF, PYTHON (python3),
+ANSIBLE_PLAYBOOK (the dev venv's).
 EOF
 }
 
@@ -87,7 +88,7 @@ cmd_deps() {
 cmd_image() { "$HERE/build_image.sh" "$@"; }
 
 # The collection from this checkout (the Makefile's link) and the dev venv's ansible-playbook, as `make` has them.
-ANSIBLE_PLAYBOOK=$REPO/.venv/bin/ansible-playbook
+ANSIBLE_PLAYBOOK=${ANSIBLE_PLAYBOOK:-$REPO/.venv/bin/ansible-playbook}
 [[ -x $ANSIBLE_PLAYBOOK ]] || ANSIBLE_PLAYBOOK=ansible-playbook
 
 cmd_mirror() {
