@@ -237,7 +237,8 @@ def build_mnist(out: Path, log, python: Path = DIGITS_PYTHON) -> Optional[bool]:
     """Write the digits as MNIST .gz files; None when no Python with scikit-learn is found."""
     # os.access, not Path.is_file: a venv whose interpreter lies in another user's home is not usable either.
     if not os.access(python, os.X_OK):
-        log(f"  SKIPPED: {python} not found or not executable (make_digits_idx.py needs scikit-learn; set TORCHFLEET_DIGITS_PYTHON)")
+        log(f"  SKIPPED: {python} not found or not executable")
+        log("  (make_digits_idx.py needs scikit-learn; set TORCHFLEET_DIGITS_PYTHON)")
         return None
     target = out / "mnist"
     key = _stamp_key({"writer": DIGITS_WRITER.read_text()})
