@@ -785,6 +785,7 @@ ROLE_RULES["mirror"] = {
     "mirror_root": _posix(check_path, optional=False, shell_safe=True),
     "mirror_keep_releases": _rule(check_int, minimum=0, maximum=100),
     "mirror_port": _rule(check_port),
+    "mirror_serve": _BOOL,
     "mirror_cache_dir": _posix(check_path, kind="controller"),
     "mirror_local_files": _rule(check_mirror_files),
     "mirror_check_local_sums": _BOOL,

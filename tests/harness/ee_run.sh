@@ -22,7 +22,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$HERE/containers.conf}"
 LAB_IMAGE=${TORCHFLEET_LAB_IMAGE:-localhost/torchfleet-debian:12}
-MIRROR_DIR=${TORCHFLEET_MIRROR_DIR:-${TORCHFLEET_LAB_CACHE:-$REPO/.cache/lab}/mirror}
+# The release the mirror role published for the lab (lab.sh mirror): <mirror_root>/current.
+MIRROR_DIR=${TORCHFLEET_MIRROR_DIR:-${TORCHFLEET_MIRROR_ROOT:-${TORCHFLEET_LAB_CACHE:-$REPO/.cache/lab}/mirror-root}/current}
 EE_IMAGE=${TORCHFLEET_EE_IMAGE:-localhost/torchfleet-ee:latest}
 # Containers and network are named after this prefix.
 PREFIX=${TORCHFLEET_EE_PREFIX:-torchfleet-ee}

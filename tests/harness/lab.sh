@@ -9,7 +9,12 @@ REPO=$(cd "$HERE/../.." && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$HERE/containers.conf}"
 export TORCHFLEET_LAB_IMAGE="${TORCHFLEET_LAB_IMAGE:-localhost/torchfleet-debian:12}"
 export TORCHFLEET_LAB_CACHE="${TORCHFLEET_LAB_CACHE:-$REPO/.cache/lab}"
-export TORCHFLEET_MIRROR_DIR="${TORCHFLEET_MIRROR_DIR:-$TORCHFLEET_LAB_CACHE/mirror}"
+# The mirror role's mirror_root (releases/<id>/ and the `current` link), and what the server serves: `current`.
+export TORCHFLEET_MIRROR_ROOT="${TORCHFLEET_MIRROR_ROOT:-$TORCHFLEET_LAB_CACHE/mirror-root}"
+export TORCHFLEET_MIRROR_DIR="${TORCHFLEET_MIRROR_DIR:-$TORCHFLEET_MIRROR_ROOT/current}"
+# build_mirror.py's files (stand-ins, digits, uv, the torch wheel) and inventory; the role's downloads.
+MIRROR_FILES=$TORCHFLEET_LAB_CACHE/mirror-files
+MIRROR_DOWNLOADS=$TORCHFLEET_LAB_CACHE/mirror-downloads
 export TORCHFLEET_MIRROR_PORT="${TORCHFLEET_MIRROR_PORT:-8765}"
 # Loopback only: the lab's containers share the host's network (podman --network host).
 MIRROR_HOST=127.0.0.1
@@ -18,8 +23,10 @@ PYTHON=${PYTHON:-python3}
 
 PIDFILE=$TORCHFLEET_LAB_CACHE/mirror-server-$TORCHFLEET_MIRROR_PORT.pid
 SERVER_LOG=$TORCHFLEET_LAB_CACHE/mirror-server-$TORCHFLEET_MIRROR_PORT.log
-# A random token the server hands back, so we know the port answers with our mirror and not another one.
-TOKEN_FILE=$TORCHFLEET_MIRROR_DIR/.state/server-id-$TORCHFLEET_MIRROR_PORT
+# A random token the server hands back, so we know the port answers with our mirror and not another one. It is
+# kept beside the pid file and copied into the served release (SERVED_TOKEN), again after a new release is published.
+TOKEN_FILE=$TORCHFLEET_LAB_CACHE/mirror-server-$TORCHFLEET_MIRROR_PORT.token
+SERVED_TOKEN=.state/server-id-$TORCHFLEET_MIRROR_PORT
 
 # Debian packages the lab needs on the host.  runc is named because podman's `crun | runc` would pick crun,
 # which fails on this machine kind; netavark/aardvark-dns and iptables serve podman's default bridge network;
@@ -39,7 +46,8 @@ usage: tests/harness/lab.sh COMMAND
 
   deps          apt-get install the host packages that are missing (a no-op when all are there)
   image         build $TORCHFLEET_LAB_IMAGE unless present with the current recipe (--force rebuilds)
-  mirror        build the local mirror in $TORCHFLEET_MIRROR_DIR (only what is missing)
+  mirror        the lab's own files (build_mirror.py), then the mirror role (playbooks/mirror.yml, publish
+                only) makes them and what they need a release in $TORCHFLEET_MIRROR_ROOT
   mirror-up     serve the mirror at $TORCHFLEET_MIRROR_URL in the background (no-op when serving)
   mirror-down   stop that server
   up            deps + image + mirror + mirror-up
@@ -48,8 +56,10 @@ usage: tests/harness/lab.sh COMMAND
   verify        smoke test: a --network host container fetches from the mirror and pip/uv-installs torch
   clean         mirror-down, remove the image and $TORCHFLEET_LAB_CACHE
 
-Environment: TORCHFLEET_MIRROR_PORT (8765), TORCHFLEET_LAB_CACHE, TORCHFLEET_MIRROR_DIR, TORCHFLEET_LAB_IMAGE,
-TORCHFLEET_DEBIAN_MIRROR (debootstrap's mirror; default Debian's), CONTAINERS_CONF, PYTHON (python3).
+Environment: TORCHFLEET_MIRROR_PORT (8765), TORCHFLEET_LAB_CACHE, TORCHFLEET_MIRROR_ROOT, TORCHFLEET_MIRROR_DIR
+(the served tree, \$TORCHFLEET_MIRROR_ROOT/current), TORCHFLEET_LAB_IMAGE,
+TORCHFLEET_DEBIAN_MIRROR (debootstrap's mirror; default Debian's), CONTAINERS_CONF, PYTHON (python3),
+ANSIBLE_PLAYBOOK (the dev venv's).
 EOF
 }
 
@@ -77,7 +87,25 @@ cmd_deps() {
 
 cmd_image() { "$HERE/build_image.sh" "$@"; }
 
-cmd_mirror() { "$PYTHON" "$HERE/build_mirror.py" --mirror "$TORCHFLEET_MIRROR_DIR" "$@"; }
+# The collection from this checkout (the Makefile's link) and the dev venv's ansible-playbook, as `make` has them.
+ANSIBLE_PLAYBOOK=${ANSIBLE_PLAYBOOK:-$REPO/.venv/bin/ansible-playbook}
+[[ -x $ANSIBLE_PLAYBOOK ]] || ANSIBLE_PLAYBOOK=ansible-playbook
+
+cmd_mirror() {
+  "$PYTHON" "$HERE/build_mirror.py" --out "$MIRROR_FILES" --mirror-root "$TORCHFLEET_MIRROR_ROOT" \
+    --downloads "$MIRROR_DOWNLOADS" "$@"
+  [[ -e $REPO/build/collections/ansible_collections/torchfleet/lab ]] \
+    || die "mirror: no collection link in build/collections; run: make venv"
+  log "mirror: playbooks/mirror.yml (the mirror role, mirror_serve: false) into $TORCHFLEET_MIRROR_ROOT"
+  ANSIBLE_COLLECTIONS_PATH="$REPO/build/collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}" \
+    ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_FORCE_COLOR=false \
+    "$ANSIBLE_PLAYBOOK" -i "$MIRROR_FILES/inventory.json" "$REPO/playbooks/mirror.yml" \
+    -e mirror_fleet=lab_fleet -e mirror_host=mirror
+  # A new release has no copy of the running server's token yet.
+  if server_pid >/dev/null && [[ -f $TOKEN_FILE ]]; then
+    publish_token
+  fi
+}
 
 # --------------------------------------------------------------------------- HTTP server
 
@@ -106,8 +134,13 @@ server_pid() {
   echo "$pid"
 }
 
+publish_token() {
+  mkdir -p "$TORCHFLEET_MIRROR_DIR/.state"
+  cp "$TOKEN_FILE" "$TORCHFLEET_MIRROR_DIR/$SERVED_TOKEN"
+}
+
 serving() {
-  [[ -f $TOKEN_FILE ]] && server_pid >/dev/null && [[ $(fetch ".state/${TOKEN_FILE##*/}") == "$(<"$TOKEN_FILE")" ]]
+  [[ -f $TOKEN_FILE ]] && server_pid >/dev/null && [[ $(fetch "$SERVED_TOKEN") == "$(<"$TOKEN_FILE")" ]]
 }
 
 cmd_mirror_up() {
@@ -115,19 +148,30 @@ cmd_mirror_up() {
     log "mirror-up: already serving $TORCHFLEET_MIRROR_DIR at $TORCHFLEET_MIRROR_URL (pid $(server_pid))"
     return 0
   fi
-  [[ -f $TORCHFLEET_MIRROR_DIR/manifest.json ]] || log "mirror-up: WARNING: mirror not built yet (run: lab.sh mirror)"
+  # Not a directory made here: the role points `current` at its release, and would refuse to replace one.
+  [[ -f $TORCHFLEET_MIRROR_DIR/manifest.json ]] || die "mirror-up: no mirror in $TORCHFLEET_MIRROR_DIR (run: lab.sh mirror)"
+  local pid
+  if pid=$(server_pid) && [[ -f $TOKEN_FILE ]]; then
+    # Our server, but its token went with an earlier release.
+    publish_token
+    if serving; then
+      log "mirror-up: already serving $TORCHFLEET_MIRROR_DIR at $TORCHFLEET_MIRROR_URL (pid $pid)"
+      return 0
+    fi
+  fi
   if [[ -n $(fetch "") ]]; then
     die "mirror-up: something else already answers at $TORCHFLEET_MIRROR_URL; stop it or set TORCHFLEET_MIRROR_PORT"
   fi
-  mkdir -p "$TORCHFLEET_MIRROR_DIR/.state"
   "$PYTHON" -c 'import secrets; print(secrets.token_hex(16))' >"$TOKEN_FILE"
+  publish_token
   # nohup: the server outlives this script and the make that called it; stop it with mirror-down.
   nohup "$PYTHON" -m http.server "$TORCHFLEET_MIRROR_PORT" --bind "$MIRROR_HOST" \
     --directory "$TORCHFLEET_MIRROR_DIR" >>"$SERVER_LOG" 2>&1 </dev/null &
-  local pid=$! tries
+  local tries
+  pid=$!
   echo "$pid" >"$PIDFILE"
   for ((tries = 0; tries < 100; tries++)); do
-    if [[ $(fetch ".state/${TOKEN_FILE##*/}") == "$(<"$TOKEN_FILE")" ]]; then
+    if [[ $(fetch "$SERVED_TOKEN") == "$(<"$TOKEN_FILE")" ]]; then
       log "mirror-up: serving $TORCHFLEET_MIRROR_DIR at $TORCHFLEET_MIRROR_URL (pid $pid, log $SERVER_LOG)"
       return 0
     fi
@@ -158,7 +202,7 @@ cmd_mirror_down() {
   if kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$PIDFILE" "$TOKEN_FILE"
+  rm -f "$PIDFILE" "$TOKEN_FILE" "$TORCHFLEET_MIRROR_DIR/$SERVED_TOKEN"
   log "mirror-down: stopped (pid $pid)"
 }
 
@@ -169,7 +213,8 @@ cmd_env() {
   [[ ${1:-} == --make ]] && make=1
   {
     printf '%s\n' "CONTAINERS_CONF=$CONTAINERS_CONF" "TORCHFLEET_LAB_IMAGE=$TORCHFLEET_LAB_IMAGE" \
-      "TORCHFLEET_LAB_CACHE=$TORCHFLEET_LAB_CACHE" "TORCHFLEET_MIRROR_DIR=$TORCHFLEET_MIRROR_DIR" \
+      "TORCHFLEET_LAB_CACHE=$TORCHFLEET_LAB_CACHE" "TORCHFLEET_MIRROR_ROOT=$TORCHFLEET_MIRROR_ROOT" \
+      "TORCHFLEET_MIRROR_DIR=$TORCHFLEET_MIRROR_DIR" \
       "TORCHFLEET_MIRROR_PORT=$TORCHFLEET_MIRROR_PORT" "TORCHFLEET_MIRROR_URL=$TORCHFLEET_MIRROR_URL"
     "$PYTHON" "$HERE/build_mirror.py" --print-env
   } | while IFS= read -r line; do
@@ -185,7 +230,7 @@ cmd_status() {
   local rc=0
   "$HERE/build_image.sh" --status || rc=1
   local parts
-  if parts=$("$PYTHON" "$HERE/build_mirror.py" --mirror "$TORCHFLEET_MIRROR_DIR" --status); then
+  if parts=$("$PYTHON" "$HERE/build_mirror.py" --status "$TORCHFLEET_MIRROR_DIR"); then
     echo "mirror: built in $TORCHFLEET_MIRROR_DIR"
   else
     echo "mirror: incomplete in $TORCHFLEET_MIRROR_DIR"

@@ -36,9 +36,12 @@ print("   uv archive ok:", names)
 EOF
 elapsed
 
-step "pip: python3 -m venv, then pip install --index-url $mirror/whl/cpu torch==$torch_version numpy"
+# torch and its dependencies from whl/cpu, numpy (not one of them) from pypi/simple: the mirror role publishes each
+# build's index as download.pytorch.org lays it out, and everything else in pypi/simple (docs/mirror.md).
+step "pip: python3 -m venv, then pip install --index-url $mirror/whl/cpu --extra-index-url $mirror/pypi/simple torch==$torch_version numpy"
 python3 -m venv /tmp/venv-pip
-/tmp/venv-pip/bin/pip install -q --index-url "$mirror/whl/cpu" "torch==$torch_version" numpy
+/tmp/venv-pip/bin/pip install -q --index-url "$mirror/whl/cpu" --extra-index-url "$mirror/pypi/simple" \
+  "torch==$torch_version" numpy
 /tmp/venv-pip/bin/python -c 'import torch; print("   torch", torch.__version__); assert torch.tensor([1.0, 2.0]).sum().item() == 3.0'
 elapsed
 
@@ -51,7 +54,8 @@ step "uv $uv_version (from the release archive): uv venv, then uv pip install to
 uv=/tmp/uv-x86_64-unknown-linux-gnu/uv
 "$uv" --version
 "$uv" venv -q --python /usr/bin/python3 /tmp/venv-uv
-"$uv" pip install -q --python /tmp/venv-uv/bin/python --index-url "$mirror/whl/cpu" "torch==$torch_version" numpy
+"$uv" pip install -q --python /tmp/venv-uv/bin/python --index-url "$mirror/whl/cpu" \
+  --extra-index-url "$mirror/pypi/simple" "torch==$torch_version" numpy
 /tmp/venv-uv/bin/python -c 'import torch; print("   torch", torch.__version__)'
 elapsed
 

@@ -34,7 +34,9 @@ HOST = os.environ.get("TORCHFLEET_FAULTS_HOST", "tf-faults")
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/torchfleet-faults"))
 ROWS = EPHEMERAL / "faults-rows.jsonl"
 PORT = int(os.environ.get("TORCHFLEET_FAULT_MIRROR_PORT", "8766"))
-MIRROR_DIR = Path(os.environ.get("TORCHFLEET_MIRROR_DIR") or REPO_ROOT / ".cache" / "lab" / "mirror")
+# The release the mirror role published for the lab (tests/harness/lab.sh mirror): <mirror_root>/current.
+_LAB_CACHE = Path(os.environ.get("TORCHFLEET_LAB_CACHE") or REPO_ROOT / ".cache" / "lab")
+MIRROR_DIR = Path(os.environ.get("TORCHFLEET_MIRROR_DIR") or _LAB_CACHE / "mirror-root" / "current")
 # molecule's ansible.cfg sets display_failed_stderr, which sends "fatal:" lines to stderr, apart from the TASK
 # headers they belong to: the tests read both from stdout, as a run with Ansible's defaults prints them.
 PLAIN = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_DISPLAY_FAILED_STDERR": "false"}

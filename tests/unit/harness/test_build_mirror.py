@@ -1,19 +1,20 @@
-"""Unit tests of the test lab's mirror builder (tests/harness/build_mirror.py) on tiny fake distributions."""
+"""Unit tests of the test lab's own mirror files (tests/harness/build_mirror.py): the uv archive, the stand-ins and
+digits, and the inventory on which the mirror role (playbooks/mirror.yml) publishes them, checked against the
+role's own planner (module_utils/_mirror_plan.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import io
-import json
 import sys
 import tarfile
 import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror_plan as mp
+from ansible_collections.torchfleet.lab.plugins.module_utils import _validate as v
 
 _SCRIPT = Path(__file__).resolve().parents[3] / "tests" / "harness" / "build_mirror.py"
 _spec = importlib.util.spec_from_file_location("build_mirror", _SCRIPT)
@@ -21,205 +22,136 @@ assert _spec is not None and _spec.loader is not None
 bm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bm)
 
+TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
+UV_WHEEL = "uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+# The facts of the Debian 12 x86_64 controller as ansible.builtin.setup reports them (the fields the planner reads).
+LINUX = {"system": "Linux", "machine": "x86_64", "architecture": "x86_64", "os_family": "Debian", "user_dir": "/root"}
 
-def fake_wheel(directory: Path, filename: str, requires_python: str | None = None, requires=(), extra=None) -> Path:
+
+def fake_wheel(directory: Path, filename: str, extra=None) -> Path:
     """A minimal wheel: a zip with a METADATA file (and any extra members) under the name's dist-info."""
     name, version = filename.split("-")[:2]
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    if requires_python:
-        lines.append(f"Requires-Python: {requires_python}")
-    lines += [f"Requires-Dist: {r}" for r in requires]
     path = directory / filename
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"{name}-{version}.dist-info/METADATA", "\n".join(lines) + "\n\n")
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\n\n")
         for member, data in (extra or {}).items():
             archive.writestr(member, data)
     return path
 
 
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.anchors: list[tuple[dict, str]] = []
-        self._open: dict | None = None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self._open = dict(attrs)
-
-    def handle_data(self, data):
-        if self._open is not None:
-            self.anchors.append((self._open, data))
-            self._open = None
+def every_file(out: Path) -> Path:
+    """Lay out every lab file as build_mirror.py writes them, with stand-in contents."""
+    for path in [
+        f"whl/cpu/{TORCH.name}",
+        f"pypi/packages/{UV_WHEEL}",
+        f"uv/{bm.UV_VERSION}/{bm.UV_ASSET}",
+        *bm.standin_paths().values(),
+        *(f"mnist/{name}" for name in bm.MNIST_FILES),
+    ]:
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_bytes(path.encode())
+    return out
 
 
-def anchors(page: Path) -> list[tuple[dict, str]]:
-    parser = _Anchors()
-    parser.feed(page.read_text())
-    return parser.anchors
+def lab_inventory(out: Path) -> dict:
+    files = bm.local_files(out, TORCH, out / "pypi" / "packages" / UV_WHEEL)
+    return bm.inventory(files, Path("/lab/mirror-root"), Path("/lab/downloads"), "2.13.0")
 
 
-def resolve(page: Path, href: str) -> Path:
-    """The local file an href on page points to, the way an installer resolves it against the page URL."""
-    base = "http://mirror.invalid/" + page.as_posix().lstrip("/")
-    return Path("/" + unquote(urlsplit(urljoin(base, href)).path).lstrip("/"))
+def role_plan(spec: dict) -> dict:
+    """What the mirror role plans from the inventory: each fleet host's variables over the client roles'
+    defaults, resolved as the mirror_plan filter resolves them with the controller's facts."""
+    groups = spec["all"]["children"]
+    mirror = groups["mirror"]["hosts"]["lab-mirror"]
+    hosts = []
+    for name, own in groups["lab_fleet"]["hosts"].items():
+        settings = {"pytorch_env_uv_version": "0.13.9", "miniconda_distribution": "miniconda"}
+        settings.update(groups["lab_fleet"]["vars"], **own)
+        hosts.append(mp.resolve_host(name, LINUX, {}, "glibc 2.36", settings))
+    return mp.plan(hosts, mirror["mirror_local_files"], mnist=mirror["mirror_mnist"],
+                   pypi_requirements=mirror["mirror_pypi_requirements"])  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("torch", "torch"),
-        ("Typing_Extensions", "typing-extensions"),
-        ("MarkupSafe", "markupsafe"),
-        ("zope.interface", "zope-interface"),
-        ("A--B__c..d", "a-b-c-d"),
-        ("a-_.b", "a-b"),
-    ],
-)
-def test_normalize_name_follows_pep503(raw, expected):
-    assert bm.normalize_name(raw) == expected
+def test_the_role_plans_every_lab_file_and_refuses_none(tmp_path):
+    spec = lab_inventory(every_file(tmp_path))
+    plan = role_plan(spec)  # a local file the fleet does not need would raise PlanError here
+    paths = {f["path"] for f in plan["files"]}
+    assert paths == {f"uv/{bm.UV_VERSION}/{bm.UV_ASSET}", *bm.standin_paths().values()} | {
+        f"mnist/{name}" for name in bm.MNIST_FILES
+    }
+    assert all(f["local"] for f in plan["files"]), "every planned file comes from the lab, none is downloaded"
+    sets = {s["dir"]: s for s in plan["wheel_sets"]}
+    assert set(sets) == {"whl/cpu", "pypi/packages"}
+    # torch from /opt/wheels (through the lab's hard link), not from download.pytorch.org.
+    assert sets["whl/cpu"]["requirements"] == ["torch==2.13.0+cpu"] and sets["whl/cpu"]["remote"] == []
+    assert [w["path"] for w in sets["whl/cpu"]["local"]] == [f"whl/cpu/{TORCH.name}"]
+    # The lab's PyPI packages: its pins, uv's wheel (repackaged for uv/, published as itself too).
+    assert [w["path"] for w in sets["pypi/packages"]["local"]] == [f"pypi/packages/{UV_WHEEL}"]
+    assert {"uv==0.13.9", "nbclient==0.11.0", "numpy==2.4.6", "pip"} <= set(sets["pypi/packages"]["requirements"])
 
 
-@pytest.mark.parametrize(
-    ("filename", "project"),
-    [
-        ("torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl", "torch"),
-        ("typing_extensions-4.16.0-py3-none-any.whl", "typing_extensions"),
-        ("foo_bar-1.0-1-py3-none-any.whl", "foo_bar"),
-        ("zope.interface-6.0.tar.gz", "zope.interface"),
-        ("my-pkg-1.0.zip", "my-pkg"),
-    ],
-)
-def test_dist_project_reads_the_name_part(filename, project):
-    assert bm.dist_project(filename) == project
+def test_without_stand_ins_or_digits_the_inventory_asks_for_neither(tmp_path):
+    out = every_file(tmp_path)
+    for path in bm.standin_paths().values():
+        (out / path).unlink()
+    (out / "mnist" / bm.MNIST_FILES[0]).unlink()
+    spec = lab_inventory(out)
+    assert set(spec["all"]["children"]["lab_fleet"]["hosts"]) == {"lab-uv"}
+    mirror = spec["all"]["children"]["mirror"]["hosts"]["lab-mirror"]
+    assert mirror["mirror_mnist"] is False
+    assert not [p for p in mirror["mirror_local_files"] if p.startswith("mnist/")]
+    plan = role_plan(spec)
+    assert {f["path"] for f in plan["files"]} == {f"uv/{bm.UV_VERSION}/{bm.UV_ASSET}"}
 
 
-@pytest.mark.parametrize("filename", ["README.txt", "broken-1.0.whl", "noversion.tar.gz"])
-def test_dist_project_rejects_other_files(filename):
-    with pytest.raises(ValueError):
-        bm.dist_project(filename)
+def test_the_mirror_host_publishes_only_and_without_become(tmp_path):
+    spec = lab_inventory(every_file(tmp_path))
+    assert spec["all"]["vars"]["ansible_connection"] == "local"
+    mirror = spec["all"]["children"]["mirror"]["hosts"]["lab-mirror"]
+    assert mirror["mirror_serve"] is False and mirror["ansible_become"] is False
+    assert mirror["mirror_check_local_sums"] is False
+    assert mirror["mirror_root"] == "/lab/mirror-root" and mirror["mirror_cache_dir"] == "/lab/downloads"
+    # Every value passes the role's own input checks (validate_inputs, role mirror).
+    assert v.validate_role("mirror", mirror) == []
 
 
-def test_index_beside_files_links_every_wheel_with_its_sha256(tmp_path):
-    index = tmp_path / "whl" / "cpu"
-    index.mkdir(parents=True)
-    torch = fake_wheel(index, "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl", ">=3.10")
-    typing = fake_wheel(index, "typing_extensions-4.16.0-py3-none-any.whl", ">=3.9")
-    markup = fake_wheel(index, "MarkupSafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl")
-
-    changed = bm.write_simple_index(index, index, bm.HashCache(None))
-    assert index / "index.html" in changed
-
-    root = anchors(index / "index.html")
-    assert [text for _other, text in root] == ["markupsafe", "torch", "typing-extensions"]
-    assert [attrs["href"] for attrs, _other in root] == ["markupsafe/", "torch/", "typing-extensions/"]
-
-    for wheel, project in ((torch, "torch"), (typing, "typing-extensions"), (markup, "markupsafe")):
-        page = index / project / "index.html"
-        [(attrs, text)] = anchors(page)
-        assert text == wheel.name
-        href, fragment = attrs["href"].split("#", 1)
-        assert fragment == "sha256=" + hashlib.sha256(wheel.read_bytes()).hexdigest()
-        assert resolve(page, href) == wheel
+def test_pins_leave_out_comments_and_blank_lines(tmp_path):
+    pins = tmp_path / "pins.txt"
+    pins.write_text("# header\n\nfilelock==4.3.1\n  numpy==2.4.6  # optional for torch\n")
+    assert bm.read_pins(pins) == ["filelock==4.3.1", "numpy==2.4.6"]
+    assert "jupyterlab==4.6.6" in bm.read_pins()
 
 
-def test_local_version_plus_sign_is_percent_encoded(tmp_path):
-    wheel = fake_wheel(tmp_path, "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
-    bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
-    [(attrs, _other)] = anchors(tmp_path / "torch" / "index.html")
-    assert attrs["href"].startswith("../torch-2.13.0%2Bcpu-")
-    assert resolve(tmp_path / "torch" / "index.html", attrs["href"].split("#")[0]) == wheel
+def test_uv_wheel_is_downloaded_for_the_lab_hosts_not_this_machine(tmp_path):
+    cmd = bm.uv_wheel_command(tmp_path)
+    assert cmd[1:4] == ["-m", "pip", "download"] and cmd[-1] == f"uv=={bm.UV_VERSION}"
+    assert "--no-deps" in cmd and "--only-binary=:all:" in cmd
+    assert cmd[cmd.index("--python-version") + 1] == "3.11"
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "--platform"] == ["manylinux_2_17_x86_64",
+                                                                            "manylinux2014_x86_64"]  # fmt: skip
 
 
-def test_requires_python_is_published_and_html_escaped(tmp_path):
-    fake_wheel(tmp_path, "numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl", ">=3.11,<4")
-    fake_wheel(tmp_path, "filelock-4.3.1-py3-none-any.whl")
-    bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
-    page = (tmp_path / "numpy" / "index.html").read_text()
-    assert 'data-requires-python="&gt;=3.11,&lt;4"' in page
-    [(attrs, _other)] = anchors(tmp_path / "numpy" / "index.html")
-    assert attrs["data-requires-python"] == ">=3.11,<4"
-    [(attrs, _other)] = anchors(tmp_path / "filelock" / "index.html")
-    assert "data-requires-python" not in attrs
+def test_an_uv_wheel_already_there_is_not_downloaded_again(tmp_path, monkeypatch):
+    (tmp_path / "pypi" / "packages").mkdir(parents=True)
+    wheel = fake_wheel(tmp_path / "pypi" / "packages", UV_WHEEL)
+    monkeypatch.setattr(bm.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
+    assert bm.fetch_uv_wheel(tmp_path, print) == (wheel, False)
 
 
-def test_index_in_separate_tree_links_up_to_the_files(tmp_path):
-    files = tmp_path / "pypi" / "packages"
-    files.mkdir(parents=True)
-    uv = fake_wheel(files, "uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
-    simple = tmp_path / "pypi" / "simple"
-    bm.write_simple_index(simple, files, bm.HashCache(None))
-    [(attrs, _other)] = anchors(simple / "uv" / "index.html")
-    assert attrs["href"].startswith("../../packages/uv-0.13.9-")
-    assert resolve(simple / "uv" / "index.html", attrs["href"].split("#")[0]) == uv
-
-
-def test_pages_are_html5_with_repository_version(tmp_path):
-    fake_wheel(tmp_path, "pip-26.3-py3-none-any.whl")
-    bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
-    for page in (tmp_path / "index.html", tmp_path / "pip" / "index.html"):
-        text = page.read_text()
-        assert text.startswith("<!DOCTYPE html>")
-        assert '<meta name="pypi:repository-version" content="1.0">' in text
-
-
-def test_rewriting_an_unchanged_index_changes_nothing_and_drops_gone_projects(tmp_path):
-    fake_wheel(tmp_path, "pip-26.3-py3-none-any.whl")
-    gone = fake_wheel(tmp_path, "wheel-0.48.0-py3-none-any.whl")
-    assert bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
-    assert bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None)) == []
-
-    gone.unlink()
-    changed = bm.write_simple_index(tmp_path, tmp_path, bm.HashCache(None))
-    assert not (tmp_path / "wheel").exists()
-    assert tmp_path / "wheel" in changed
-    assert [text for _other, text in anchors(tmp_path / "index.html")] == ["pip"]
-
-
-def test_runtime_requirements_leave_out_extras(tmp_path):
-    wheel = fake_wheel(
-        tmp_path,
-        "torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl",
-        requires=["filelock", "sympy>=1.13.3", 'optree>=0.13.0; extra == "optree"', "pyyaml ; extra=='pyyaml'"],
-    )
-    assert bm.runtime_requirements(wheel) == ["filelock", "sympy>=1.13.3"]
-
-
-def test_hash_cache_recomputes_when_the_file_changes(tmp_path):
-    cache = bm.HashCache(tmp_path / "hashes.json")
-    file = tmp_path / "a.whl"
-    file.write_bytes(b"one")
-    assert cache.sha256(file) == hashlib.sha256(b"one").hexdigest()
-    cache.save()
-    file.write_bytes(b"three")
-    assert bm.HashCache(tmp_path / "hashes.json").sha256(file) == hashlib.sha256(b"three").hexdigest()
-
-
-def test_manifest_lists_every_served_file_with_size_sha256_and_section(tmp_path):
-    (tmp_path / "whl" / "cpu").mkdir(parents=True)
-    wheel = fake_wheel(tmp_path / "whl" / "cpu", "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
-    (tmp_path / "miniconda").mkdir()
-    (tmp_path / "miniconda" / "Miniconda3-py311_25.11.1-1-Linux-x86_64.sh").write_text("#!/bin/sh\n")
-    (tmp_path / ".state").mkdir()
-    (tmp_path / ".state" / "hashes.json").write_text("{}")
-    (tmp_path / "manifest.json").write_text("{}")
-
-    manifest = bm.build_manifest(tmp_path, bm.HashCache(None), {"uv": "0.13.9"})
-    json.dumps(manifest)  # must be serialisable as is
-    by_path = {f["path"]: f for f in manifest["files"]}
-    assert set(by_path) == {f"whl/cpu/{wheel.name}", "miniconda/Miniconda3-py311_25.11.1-1-Linux-x86_64.sh"}
-    entry = by_path[f"whl/cpu/{wheel.name}"]
-    assert entry["size"] == wheel.stat().st_size
-    assert entry["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
-    assert entry["section"] == "whl/cpu"
-    assert by_path["miniconda/Miniconda3-py311_25.11.1-1-Linux-x86_64.sh"]["section"] == "miniconda"
-    sections = manifest["sections"]
-    assert sections["whl/cpu"]["stands_in_for"] == "https://download.pytorch.org/whl/cpu"
-    assert sections["whl/cpu"]["present"] is True
-    assert sections["uv"]["present"] is False
-    assert "TEST DOUBLE" in sections["miniconda"]["description"]
-    assert "TEST DOUBLE" in sections["miniforge"]["description"]
-    assert manifest["versions"] == {"uv": "0.13.9"}
+def test_torch_wheel_is_linked_once_and_an_old_one_removed(tmp_path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    torch = wheels / TORCH.name
+    torch.write_bytes(b"torch")
+    out = tmp_path / "out"
+    old = out / "whl" / "cpu" / "torch-2.12.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"old")
+    assert bm.place_torch(out, torch) is True
+    assert (out / "whl" / "cpu" / TORCH.name).read_bytes() == b"torch" and not old.exists()
+    assert bm.place_torch(out, torch) is False
+    with pytest.raises(SystemExit, match="torch wheel not found"):
+        bm.place_torch(out, wheels / "absent.whl")
 
 
 def test_uv_archive_has_the_release_layout_and_is_reproducible(tmp_path):
@@ -242,30 +174,30 @@ def test_uv_archive_has_the_release_layout_and_is_reproducible(tmp_path):
         assert tar.extractfile("uv-x86_64-unknown-linux-gnu/uvx").read() == b"UVX-BINARY"
 
 
-def test_sha256sums_uses_sha256sum_format(tmp_path):
-    installer = tmp_path / "Miniconda3-py311_25.11.1-1-Linux-x86_64.sh"
-    installer.write_text("#!/bin/sh\necho stand-in\n")
-    (tmp_path / "Miniconda3-py311_25.11.1-1-Linux-x86_64.sh.sha256").write_text("ignored\n")
-    assert bm.write_sha256sums(tmp_path, bm.HashCache(None))
-    digest = hashlib.sha256(installer.read_bytes()).hexdigest()
-    assert (tmp_path / "SHA256SUMS").read_text() == f"{digest}  {installer.name}\n"
-    assert not bm.write_sha256sums(tmp_path, bm.HashCache(None))
-
-
-def test_platform_tags_cover_manylinux_up_to_2_28_only():
-    tags = bm.manylinux_platforms()
-    assert tags[0] == "manylinux_2_28_x86_64"
-    assert "manylinux_2_17_x86_64" in tags
-    assert "manylinux2014_x86_64" in tags
-    assert "manylinux_2_29_x86_64" not in tags
+def test_uv_release_is_rebuilt_only_for_another_wheel(tmp_path):
+    uv = {f"uv-{bm.UV_VERSION}.data/scripts/uv": b"UV", f"uv-{bm.UV_VERSION}.data/scripts/uvx": b"UVX"}
+    wheel = fake_wheel(tmp_path, UV_WHEEL, extra=uv)
+    out = tmp_path / "out"
+    assert bm.build_uv_release(out, wheel, print) is True
+    assert bm.build_uv_release(out, wheel, print) is False
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("extra", b"x" * 100)
+    assert bm.build_uv_release(out, wheel, print) is True
 
 
 def test_conda_standins_are_skipped_with_a_message_when_the_builder_is_absent(tmp_path, monkeypatch):
     monkeypatch.setattr(bm, "STANDIN_BUILDER", bm.REPO_ROOT / "tests" / "harness" / "no-such-builder.py")
     messages: list[str] = []
-    assert bm.build_conda_standins(tmp_path, bm.HashCache(None), messages.append) is None
+    assert bm.build_conda_standins(tmp_path, messages.append) is None
     assert any("SKIPPED" in m for m in messages)
     assert not (tmp_path / "miniconda").exists()
+
+
+def test_conda_standins_land_where_the_miniconda_role_asks_for_them(tmp_path):
+    assert bm.build_conda_standins(tmp_path, print) is True
+    for path in bm.standin_paths().values():
+        assert (tmp_path / path).read_bytes().startswith(b"#!")
+    assert bm.build_conda_standins(tmp_path, print) is False
 
 
 def test_print_env_names_the_pinned_versions(capsys):
@@ -277,24 +209,32 @@ def test_print_env_names_the_pinned_versions(capsys):
     assert lines["TORCHFLEET_MINIFORGE_VERSION"] == "25.11.0-1"
 
 
-def test_mnist_section_writes_the_four_files_and_their_sha256sums(tmp_path):
+def test_mnist_files_are_written_once_and_reproducibly(tmp_path):
     pytest.importorskip("sklearn")
     messages: list[str] = []
-    assert bm.build_mnist(tmp_path, bm.HashCache(None), messages.append, Path(sys.executable)) is True
-    out = tmp_path / "mnist"
-    sums = dict(reversed(line.split("  ", 1)) for line in (out / "SHA256SUMS").read_text().splitlines())
-    assert set(sums) == set(bm.MNIST_FILES)
-    for name, digest in sums.items():
-        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    # Same inputs: nothing to do; the files are reproducible byte for byte.
-    assert bm.build_mnist(tmp_path, bm.HashCache(None), messages.append, Path(sys.executable)) is False
-    manifest = bm.build_manifest(tmp_path, bm.HashCache(None), {})
-    assert {f["section"] for f in manifest["files"]} == {"mnist"}
-    assert manifest["sections"]["mnist"]["present"] is True
+    assert bm.build_mnist(tmp_path, messages.append, Path(sys.executable)) is True
+    digests = {name: hashlib.sha256((tmp_path / "mnist" / name).read_bytes()).hexdigest() for name in bm.MNIST_FILES}
+    # Same inputs: nothing to do; written again, the files are the same byte for byte.
+    assert bm.build_mnist(tmp_path, messages.append, Path(sys.executable)) is False
+    (tmp_path / ".state" / "mnist.json").unlink()
+    assert bm.build_mnist(tmp_path, messages.append, Path(sys.executable)) is True
+    for name, digest in digests.items():
+        assert hashlib.sha256((tmp_path / "mnist" / name).read_bytes()).hexdigest() == digest
 
 
 def test_mnist_section_is_skipped_with_a_message_without_its_python(tmp_path):
     messages: list[str] = []
-    assert bm.build_mnist(tmp_path, bm.HashCache(None), messages.append, tmp_path / "no-python") is None
+    assert bm.build_mnist(tmp_path, messages.append, tmp_path / "no-python") is None
     assert any("SKIPPED" in m for m in messages)
     assert not (tmp_path / "mnist").exists()
+
+
+def test_status_reads_the_published_release(tmp_path, capsys):
+    assert bm.mirror_status(tmp_path) == 1
+    for path in ["whl/cpu/torch/index.html", "pypi/simple/uv/index.html", f"uv/{bm.UV_VERSION}/{bm.UV_ASSET}",
+                 *bm.standin_paths().values(), "mnist/SHA256SUMS", "manifest.json"]:  # fmt: skip
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    capsys.readouterr()
+    assert bm.mirror_status(tmp_path) == 0
+    assert "missing" not in capsys.readouterr().out

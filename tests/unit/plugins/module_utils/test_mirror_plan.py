@@ -244,6 +244,7 @@ def test_the_real_pip_downloads_through_the_generated_index(tmp_path, good_sum):
         ("mirror_local_files", {"../etc/passwd": "/etc/passwd"}, "is not a path inside the mirror"),
         ("mirror_local_files", {"mnist/a.gz": "relative/a.gz"}, "mirror_local_files.mnist/a.gz"),
         ("mirror_keep_releases", -1, "mirror_keep_releases"),
+        ("mirror_serve", "sometimes", "mirror_serve"),
         ("mirror_root", "/", "mirror_root"),
         ("mirror_pypi_requirements", ["--index-url=http://x"], "mirror_pypi_requirements[0]"),
     ],
