@@ -55,4 +55,6 @@ def test_torchfleet_torch_keeps_numbers_and_null(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:]
     fact = json.loads(out.read_text(encoding="utf-8"))
     assert fact == {**{key: INFO[key] for key in INFO}, "compute": "cpu", "manager": "uv", "env": "/opt/env",
-                    "python": "/opt/env/bin/python", "scope": "system"}  # fmt: skip
+                    "python": "/opt/env/bin/python", "scope": "system",
+                    # measured by this run, not read from the record of an earlier one (tasks/main.yml)
+                    "from_record": False}  # fmt: skip
