@@ -239,6 +239,7 @@ def test_gpu_driver_publishes_the_release_of_its_plan_and_passes_the_fact_back()
 
 
 def test_the_record_keeps_the_version_as_asked():
+    # The record's request is a role variable (verify.yml writes it, pytorch_env_state compares it on re-runs).
     assert 'version: "{{ torchfleet_pytorch_release.requested }}"' in (
-        REPO / "roles" / "pytorch_env" / "tasks" / "verify.yml"
+        REPO / "roles" / "pytorch_env" / "vars" / "main.yml"
     ).read_text(encoding="utf-8")
