@@ -26,7 +26,7 @@ def make_env(root):
 def test_without_a_record_it_only_reads_the_fingerprint(tmp_path):
     prefix = make_env(tmp_path / "env")
     outcome = run_main(pytorch_env_state.main, {"prefix": str(prefix)}, check_mode=True)
-    assert type(outcome) is ExitJson
+    assert isinstance(outcome, ExitJson) and not isinstance(outcome, FailJson)
     assert outcome.kwargs["fingerprint"] == _env_state.fingerprint(str(prefix))
     assert outcome.kwargs["current"] is False and outcome.kwargs["changed"] is False
 
@@ -38,7 +38,7 @@ def test_a_matching_record_is_current_in_check_mode(tmp_path):
     record.write_text(json.dumps({"manager": "uv", "verified": {"version": "2.13.0+cpu"}, "fingerprint": found}))
     args = {"prefix": str(prefix), "record": str(record), "expected": {"manager": "uv"}, "files": [str(record)]}
     outcome = run_main(pytorch_env_state.main, args, check_mode=True)
-    assert type(outcome) is ExitJson and outcome.kwargs["current"] is True, outcome.kwargs
+    assert not isinstance(outcome, FailJson) and outcome.kwargs["current"] is True, outcome.kwargs
     outcome = run_main(pytorch_env_state.main, dict(args, expected={"manager": "conda"}), check_mode=True)
     assert outcome.kwargs["current"] is False
     assert outcome.kwargs["reasons"] == ["the record's manager differs from what is asked now"]
@@ -48,5 +48,5 @@ def test_a_same_files_item_must_be_a_pair(tmp_path):
     prefix = make_env(tmp_path / "env")
     args = {"prefix": str(prefix), "record": str(prefix / "r.json"), "same_files": [["/a", "/b", "/c"]]}
     outcome = run_main(pytorch_env_state.main, args, check_mode=True)
-    assert type(outcome) is FailJson
+    assert isinstance(outcome, FailJson)
     assert "[source, copy] pair" in outcome.kwargs["msg"]
