@@ -38,9 +38,7 @@ from ansible.vars.clean import remove_internal_keys
 
 display = Display()
 
-HOST_SCRIPT = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "_progress.py"
-)
+HOST_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "_progress.py")
 
 ARGUMENT_SPEC = {
     "module": {"type": "str", "required": True},
@@ -68,7 +66,7 @@ def total(sizes):
     return sum(size for _path, size in sizes if size is not None)
 
 
-def progress_line(host, label, sizes, previous, seconds, elapsed):
+def progress_line(host, label, sizes, previous, seconds, elapsed):  # noqa: PLR0913
     """``host: label: 412 MiB in /opt/envs/x (+35 MiB/5 s), 40 s``."""
     found = [f"{human(size)} in {path}" for path, size in sizes if size is not None]
     if not sizes:
@@ -170,7 +168,10 @@ class ActionModule(ActionBase):
         if len(configured) == 2:  # ansible-core 2.19: (module bits, path)
             bits = configured[0]
             style, shebang, payload_data, profile = (
-                bits.module_style, bits.shebang, bits.b_module_data, bits.serialization_profile
+                bits.module_style,
+                bits.shebang,
+                bits.b_module_data,
+                bits.serialization_profile,
             )
         else:  # 2.16 to 2.18: (style, shebang, data, path), and _parse_returned_data takes no profile
             style, shebang, payload_data, _path = configured

@@ -23,10 +23,12 @@ stderr) and its directory removed, so a quick step costs the same round trips as
 output, removing the directory in the same round trip.
 """
 
+import contextlib
 import json
 import os
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,7 +89,7 @@ def session_pids(sid):
         if not name.isdigit():
             continue
         try:
-            with open("/proc/%s/stat" % name) as handle:
+            with open(f"/proc/{name}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
@@ -98,15 +100,11 @@ def session_pids(sid):
 
 
 def _signal_job(pgid, signum):
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(pgid, signum)
-    except OSError:
-        pass
     for pid in session_pids(pgid):
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signum)
-        except OSError:
-            pass
 
 
 def _alive(pgid):
@@ -134,11 +132,9 @@ def heartbeat_age(job):
         return float("inf")
 
 
-def supervise(job, argv, payload, timeout, grace, step=0.5):
+def supervise(job, argv, payload, timeout, grace, step=0.5):  # noqa: PLR0913
     """Run ``argv`` with ``payload`` on its stdin in a new session; stop it when the heartbeat goes stale.
     Returns the exit status written to ``DONE``."""
-    import subprocess  # pylint: disable=import-outside-toplevel
-
     with open(os.path.join(job, STDOUT), "wb") as out, open(os.path.join(job, STDERR), "wb") as err:
         child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True)
     try:
@@ -151,8 +147,8 @@ def supervise(job, argv, payload, timeout, grace, step=0.5):
         if age > timeout:
             _write_atomic(
                 os.path.join(job, STOPPED),
-                "no poll from the controller for %d s (it was interrupted or lost the host): the job was stopped"
-                % int(age),
+                f"no poll from the controller for {int(age)} s (it was interrupted or lost the host): "
+                "the job was stopped",
             )
             stop_job(child.pid, grace)
             break
@@ -202,14 +198,10 @@ def report(job, watch, remove):
         answer["stopped"] = _read(os.path.join(job, STOPPED))
         if remove:
             for name in (DONE, STDOUT, STDERR, STOPPED, HEARTBEAT):
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(os.path.join(job, name))
-                except OSError:
-                    pass
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(job)
-            except OSError:
-                pass
     return answer
 
 
@@ -230,7 +222,7 @@ def start(options, payload):
         try:
             supervise(job, options["argv"], payload, float(options["timeout"]), float(options.get("grace", 5)))
         except Exception as exc:  # pylint: disable=broad-except
-            _write_atomic(os.path.join(job, STOPPED), "the supervisor of the job failed: %s" % exc)
+            _write_atomic(os.path.join(job, STOPPED), f"the supervisor of the job failed: {exc}")
             _write_atomic(os.path.join(job, DONE), "1")
         finally:
             os._exit(0)  # pylint: disable=protected-access
@@ -240,10 +232,8 @@ def start(options, payload):
 
 def poll(options):
     job = options["job"]
-    try:
+    with contextlib.suppress(OSError):
         os.utime(os.path.join(job, HEARTBEAT), None)
-    except OSError:
-        pass
     if options.get("wait"):
         wait_done(job, float(options["wait"]))
     if not os.path.isdir(job):

@@ -9,10 +9,10 @@ module: progress
 version_added: 1.1.0
 short_description: Run a long module and print how far it has got every few seconds
 description:
-  - Runs the module O(module) with the arguments O(args) and, while it runs, prints one line per host every
+  - 'Runs the module O(module) with the arguments O(args) and, while it runs, prints one line per host every
     O(interval) seconds with the size of the paths in O(watch) and how much they grew, for example
-    C(tf-uv: installing torch: 412 MiB in /opt/envs/x (+35 MiB/5 s), 40 s). Ansible modules cannot stream
-    their output, so a long download or install is otherwise silent for minutes.
+    "tf-uv: installing torch: 412 MiB in /opt/envs/x (+35 MiB/5 s), 40 s". Ansible modules cannot stream
+    their output, so a long download or install is otherwise silent for minutes.'
   - The task's result is the wrapped module's result, unchanged (C(changed), C(rc), C(stdout), C(stderr),
     C(failed), C(msg)), so C(register), C(changed_when) and C(failed_when) work as on the module itself. The
     task's C(environment), C(become) and C(no_log) apply to the module as they would to the module's own task.
@@ -44,7 +44,7 @@ options:
       - Paths on the host whose size (of the file, or of every regular file under the directory, each inode
         once, links not followed) is printed with its growth since the last line. A path that does not exist
         yet is reported as such.
-      - Never a credential: the lines are printed even when the task has C(no_log).
+      - The lines, paths included, are printed even when the task has C(no_log), so never name a secret here.
     type: list
     elements: str
     default: []

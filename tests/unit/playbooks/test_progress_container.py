@@ -26,7 +26,9 @@ from ..conftest import REPO_ROOT
 
 IMAGE = os.environ.get("TORCHFLEET_LAB_IMAGE", "localhost/torchfleet-debian:12")
 COLLECTIONS = Path(progress.__file__).parents[5]
-ENV = dict(os.environ, CONTAINERS_CONF=os.environ.get("CONTAINERS_CONF", str(REPO_ROOT / "tests/harness/containers.conf")))
+ENV = dict(
+    os.environ, CONTAINERS_CONF=os.environ.get("CONTAINERS_CONF", str(REPO_ROOT / "tests/harness/containers.conf"))
+)
 INTERVAL, TIMEOUT = 2, 10
 # The supervisor notices a stale heartbeat within TIMEOUT + its 0.5 s step after the last poll, then waits at
 # most 5 s (grace) between SIGTERM and SIGKILL; the rest is podman exec's latency on a busy machine.
@@ -54,8 +56,8 @@ def host():
     name = f"tf-p-progress-{os.getpid()}"
     podman("run", "-d", "--rm", "--name", name, "--stop-timeout=0", "--network=none", IMAGE, "sleep", "infinity")
     try:
-        podman("exec", name, "sh", "-c",
-               "useradd -m tfp && echo 'tfp ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/tfp && chmod 0440 /etc/sudoers.d/tfp")  # fmt: skip
+        sudoers = "echo 'tfp ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/tfp && chmod 0440 /etc/sudoers.d/tfp"
+        podman("exec", name, "sh", "-c", "useradd -m tfp && " + sudoers)
         yield name
     finally:
         podman("rm", "-f", "-t", "0", name, check=False)
@@ -87,16 +89,16 @@ def test_a_normal_run_prints_lines_and_returns_the_module_result(tmp_path, host)
     script = ("mkdir -p /opt/tfp-fill; for i in 1 2 3 4 5 6; do head -c 2097152 /dev/urandom > /opt/tfp-fill/$i;"
               " sleep 1; done; id -un; echo fine >&2")  # fmt: skip
     out = tmp_path / "result.json"
+    command = {"module": "ansible.builtin.command", "interval": INTERVAL, "timeout": TIMEOUT}
+    fill = dict(command, label="filling", watch=["/opt/tfp-fill"], args={"argv": ["bash", "-c", script]})
+    fail = dict(command, args={"argv": ["bash", "-c", "sleep 3; echo 'no such index' >&2; exit 2"]})
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    content = "{{ {'filled': filled, 'failing': failing} | to_json }}"
     tasks = [
-        {"name": "Fill", "torchfleet.lab.progress": {"module": "ansible.builtin.command", "label": "filling",
-         "watch": ["/opt/tfp-fill"], "interval": INTERVAL, "timeout": TIMEOUT, "args": {"argv": ["bash", "-c", script]}},
-         "register": "filled"},
-        {"name": "Fail", "torchfleet.lab.progress": {"module": "ansible.builtin.command", "interval": INTERVAL,
-         "timeout": TIMEOUT, "args": {"argv": ["bash", "-c", "sleep 3; echo 'no such index' >&2; exit 2"]}},
-         "register": "failing", "ignore_errors": True},
-        {"name": "Save", "delegate_to": "localhost", "become": False, "vars": {"ansible_connection": "local",
-         "ansible_python_interpreter": sys.executable},
-         "ansible.builtin.copy": {"dest": str(out), "content": "{{ {'filled': filled, 'failing': failing} | to_json }}"}},
+        {"name": "Fill", "torchfleet.lab.progress": fill, "register": "filled"},
+        {"name": "Fail", "torchfleet.lab.progress": fail, "register": "failing", "ignore_errors": True},
+        {"name": "Save", "delegate_to": "localhost", "become": False, "vars": local,
+         "ansible.builtin.copy": {"dest": str(out), "content": content}},
     ]  # fmt: skip
     run = subprocess.run(write_play(tmp_path, host, tasks), capture_output=True, text=True, env=ansible_env(),
                          timeout=300, check=False)  # fmt: skip

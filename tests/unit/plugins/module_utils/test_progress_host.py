@@ -17,7 +17,9 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="the session 
 
 
 def options(tmp_path, **more):
-    return dict({"argv": [sys.executable], "timeout": 30, "wait": 5, "watch": [], "base": str(tmp_path / "async")}, **more)
+    return dict(
+        {"argv": [sys.executable], "timeout": 30, "wait": 5, "watch": [], "base": str(tmp_path / "async")}, **more
+    )
 
 
 def marked(marker):
