@@ -119,9 +119,9 @@ def test_a_normal_run_prints_lines_and_returns_the_module_result(tmp_path, host)
 @pytest.mark.parametrize("how", ["ctrl-c", "kill"])
 def test_no_process_of_the_job_outlives_an_interrupted_controller(tmp_path, host, how):
     marker = f"tfp-orphan-{how}-{os.getpid()}"
-    tasks = [{"name": "Long", "torchfleet.lab.progress": {"module": "ansible.builtin.command", "label": "sleeping",
-              "interval": INTERVAL, "timeout": TIMEOUT,
-              "args": {"argv": ["bash", "-c", f"sleep 600 & sleep 601; wait; : {marker}"]}}}]  # fmt: skip
+    argv = ["bash", "-c", f"sleep 600 & sleep 601; wait; : {marker}"]
+    long = {"module": "ansible.builtin.command", "label": "sleeping", "interval": INTERVAL, "timeout": TIMEOUT}
+    tasks = [{"name": "Long", "torchfleet.lab.progress": dict(long, args={"argv": argv})}]
     log = tmp_path / "playbook.log"
     with open(log, "w") as handle:
         play = subprocess.Popen(write_play(tmp_path, host, tasks), stdout=handle, stderr=subprocess.STDOUT,

@@ -117,7 +117,7 @@ def test_a_job_whose_polls_stop_is_stopped_with_its_whole_session(tmp_path):
 
 def test_polls_keep_a_long_job_alive(tmp_path):
     answer = _progress.start(options(tmp_path, timeout=2, wait=0.2), b"import time; time.sleep(4); print('{}')")
-    for _ in range(30):
+    for _attempt in range(30):
         if answer["finished"]:
             break
         time.sleep(0.5)
