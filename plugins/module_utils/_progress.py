@@ -227,6 +227,9 @@ def start(options, payload):
         finally:
             os._exit(0)  # pylint: disable=protected-access
     wait_done(job, float(options.get("wait", 0)))
+    # The next poll comes an interval after this answer, not after the job started.
+    with contextlib.suppress(OSError):
+        os.utime(os.path.join(job, HEARTBEAT), None)
     return report(job, options.get("watch") or [], remove=True)
 
 

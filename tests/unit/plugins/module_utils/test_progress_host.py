@@ -123,3 +123,13 @@ def test_polls_keep_a_long_job_alive(tmp_path):
         time.sleep(0.5)
         answer = _progress.poll({"job": answer["job"], "watch": []})
     assert answer["finished"] is True and answer["stopped"] == "" and answer["stdout"] == "{}\n"
+
+
+def test_the_start_answer_renews_the_heartbeat(tmp_path):
+    # The first poll comes an interval after the start's answer, itself an interval after the job started: with a
+    # timeout of two intervals, the job must count from the answer or it is stopped before its first poll.
+    answer = _progress.start(options(tmp_path, timeout=2, wait=1.5), b"import time; time.sleep(3.5); print('{}')")
+    while not answer["finished"]:
+        time.sleep(1.5)
+        answer = _progress.poll({"job": answer["job"], "watch": []})
+    assert answer["stopped"] == "" and answer["stdout"] == "{}\n"
