@@ -214,20 +214,23 @@ class ActionModule(ActionBase):
         if answer is None:
             return self._host_failure("start", res)
 
-        previous, last_poll, misses = None, time.monotonic(), 0
+        # A poll is sent an interval after the previous one was sent (after the start's answer for the first),
+        # so the lines keep their pace however long the host takes to answer.
+        answered = time.monotonic()
+        previous, previous_at, next_at, misses = None, answered, answered + interval, 0
         while not answer.get("finished"):
-            now = time.monotonic()
             display.display(
-                progress_line(host, label, answer["sizes"], previous, now - last_poll, now - started),
+                progress_line(host, label, answer["sizes"], previous, answered - previous_at, answered - started),
                 log_only=False,
             )
-            previous, last_poll = answer["sizes"], now
-            time.sleep(interval)
+            previous, previous_at = answer["sizes"], answered
+            time.sleep(max(0.0, next_at - time.monotonic()))
             if os.getppid() != controller:
                 raise AnsibleActionFail(
                     "ansible-playbook has gone; the job on the host stops when its heartbeat is older than "
                     f"{params['timeout']} s"
                 )
+            next_at = time.monotonic() + interval
             polled, res = self._call(interpreter, "poll", {"job": answer["job"], "watch": watch})
             if polled is None:
                 misses += 1
@@ -235,7 +238,7 @@ class ActionModule(ActionBase):
                     return self._host_failure("poll", res)
                 continue
             misses = 0
-            answer = polled
+            answer, answered = polled, time.monotonic()
         return self._module_result(answer, profile)
 
     def _host_failure(self, what, res):
