@@ -44,6 +44,7 @@ PREFIXES = ("pytorch_", "miniconda_", "gpu_driver_", "trainers_", "torchfleet_")
 # defaults/vars/set_fact/register name it finds in the roles.
 EXTRA_KNOWN_NAMES = (
     "torchfleet_strict_vars",  # this layer: unknown prefixed variables are errors, not warnings
+    "torchfleet_progress",  # long steps print progress lines (the torchfleet.lab.progress action)
     "torchfleet_hosts",  # playbooks/*.yml: which hosts a playbook runs on
     "torchfleet_serial",  # site.yml, train.yml: the batches of a rolling run (play keyword serial)
     "torchfleet_max_fail_percentage",  # site.yml, train.yml: the play keyword max_fail_percentage
@@ -801,6 +802,7 @@ ROLE_RULES["mirror"] = {
 COMMON_RULES = {
     "torchfleet_mirror_url": _MIRROR,
     "torchfleet_strict_vars": _BOOL,
+    "torchfleet_progress": _BOOL,
 }
 
 

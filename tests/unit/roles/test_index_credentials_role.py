@@ -43,6 +43,10 @@ def _blocks(name):
                 blocks[task.get("name")] = task
             elif "name" in task:
                 tasks[task["name"]] = dict(task, _block=parent)
+                # A step wrapped in torchfleet.lab.progress is seen as the module it runs, with its arguments.
+                wrapped = task.get("torchfleet.lab.progress")
+                if wrapped:
+                    tasks[task["name"]][wrapped["module"]] = wrapped["args"]
             for key in ("block", "rescue", "always"):
                 walk(task.get(key), task if "block" in task else parent)
 
