@@ -278,10 +278,10 @@ molecule: venv $(if $(filter windows macos,$(S)),,lab) ## Run one molecule scena
 	molecule test -s $(S)
 
 .PHONY: molecule-all
-molecule-all: lab scenarios ## Every CI scenario, one after the other (faults and airgap last)
+molecule-all: lab scenarios ## Every CI scenario, one after the other (faults, airgap and gpu_driver last)
 	@for s in $(BACKGROUND_SCENARIOS); do echo "== molecule scenario $$s"; molecule test -s $$s; done
 
-# The CI scenarios but faults, one after the other, on a lab that is up.
+# The CI scenarios but the background ones (BACKGROUND_SCENARIOS), one after the other, on a lab that is up.
 .PHONY: scenarios
 scenarios:
 	@for s in $(CI_SCENARIOS); do echo "== molecule scenario $$s"; molecule test -s $$s; done
@@ -296,7 +296,7 @@ faults: lab ## Inject faults on purpose (molecule faults) and write docs/faults.
 # hosts and port of its own. If the rest fails, or make is interrupted, the background scenarios are stopped (and, on
 # failure, their hosts destroyed) rather than waited for.
 .PHONY: test
-test: lab ## Everything CI runs (the faults and airgap scenarios beside the rest)
+test: lab ## Everything CI runs (the faults, airgap and gpu_driver scenarios beside the rest)
 	@mkdir -p $(dir $(BACKGROUND_LOG))
 	@echo "== molecule scenarios $(BACKGROUND_SCENARIOS): started in the background; their log follows the rest ($(BACKGROUND_LOG))"
 	@setsid bash -c 'rc=0; for s in $(BACKGROUND_SCENARIOS); do echo "== molecule scenario $$s"; SECONDS=0; \
