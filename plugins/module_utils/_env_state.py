@@ -37,7 +37,10 @@ VERIFIED_KEYS = ("verified", "fingerprint")
 
 
 def fingerprint(prefix):
-    """SHA-256 over what identifies the installed distributions of ``prefix``, in a fixed order."""
+    """SHA-256 over what identifies the installed distributions of ``prefix``, in a fixed order; empty when
+    ``prefix`` is not a directory."""
+    if not os.path.isdir(prefix):
+        return ""
     names = []
     for site_packages in _env_record.site_packages_dirs(prefix):
         for entry in os.listdir(site_packages):
@@ -96,7 +99,7 @@ def probe(record_path, expected, prefix, files=(), same_files=()):
     """``{"current": bool, "reasons": [...], "fingerprint": str, "record": dict or None}``."""
     record = read_record(record_path)
     reasons = _record_reasons(record, record_path, expected) + _file_reasons(files, same_files)
-    found = fingerprint(prefix) if os.path.isdir(prefix) else ""
+    found = fingerprint(prefix)
     if not found:
         reasons.append(f"{prefix} does not exist")
     elif record is not None and record.get("fingerprint") not in (None, found):

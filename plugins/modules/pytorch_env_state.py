@@ -91,8 +91,6 @@ record:
   type: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.torchfleet.lab.plugins.module_utils import _env_state
 
@@ -113,7 +111,7 @@ def main():
         if len(pair) != 2:
             module.fail_json(msg=f"each item of same_files is a [source, copy] pair, got {pair!r}")
     if params["record"] is None:
-        found = _env_state.fingerprint(params["prefix"]) if os.path.isdir(params["prefix"]) else ""
+        found = _env_state.fingerprint(params["prefix"])
         module.exit_json(changed=False, current=False, reasons=["no record asked for"], fingerprint=found, record=None)
     result = _env_state.probe(
         params["record"], params["expected"], params["prefix"], files=params["files"], same_files=params["same_files"]
