@@ -2,11 +2,20 @@
 
 The slowed container gets a CPU quota through ``podman update --cpus`` (cgroup v1 here: the CFS quota over its
 period, https://docs.podman.io/en/v4.3/markdown/podman-update.1.html). The machine's cores are shared by the three
-containers, so the quota is set well under a third of a core: the slowed host measures a fraction of what the
-others do, far under the 80 % of the fleet median that flags a host, and the others, each at or above the median of
-three, cannot be flagged by it. The burn-in then must flag exactly that host, list all three with it first, report
-an all-reduce bus bandwidth that is positive and under the loopback TCP bandwidth measured in the same run, and,
-with health_fail_on_outlier left at its default (true), exit non-zero naming that host.
+containers, so the quota is set well under a third of a core, and the slowed host measures a fraction of what the
+others do.
+
+The two other hosts are not limited, and nothing keeps them equal: on a measure the quota does not slow (loopback
+TCP), the slowed host need not be the lowest, so the median is one of the two others and the lower of them can be
+flagged by noise alone. CI's run of main at 1e3b457 did exactly that: with the background scenarios sharing the
+machine's two cores, tf-fleet-3 measured loopback TCP at 78 % of the median against the default threshold of 80 %,
+while the slowed host was at 40-54 % on the measures the quota slows. So this run sets health_median_fraction to
+0.6 and the quota to 0.15 of a core: the slowed host is expected near a third of the median, well under 0.6, and an
+unlimited host would have to measure 40 % under the other to be flagged.
+
+The burn-in then must flag exactly that host, list all three with it first, report an all-reduce bus bandwidth that
+is positive and under the loopback TCP bandwidth measured in the same run, and, with health_fail_on_outlier left at
+its default (true), exit non-zero naming that host.
 
 Lifting the quota again goes to the OCI runtime itself: podman 4.3.1 records ``--cpus=0`` (or ``--cpu-quota=-1``)
 as no limit, but the kernel's ``cpu.cfs_quota_us`` stayed at the old quota (seen here, runc 1.1.5), while
@@ -26,8 +35,10 @@ import pytest
 
 HOSTS = ("tf-fleet-1", "tf-fleet-2", "tf-fleet-3")
 SLOW = "tf-fleet-2"
-# A fifth of a core, against about 0.9 of a core each for the two others while all three measure at once.
-SLOW_CPUS = "0.2"
+# 0.15 of a core, against up to about 0.9 of a core each for the two others while all three measure at once.
+SLOW_CPUS = "0.15"
+# The fleet-median fraction under which a host is flagged, for this run (the default is 0.8; see the docstring).
+MEDIAN_FRACTION = 0.6
 # The container's own cgroup v1 CPU controller, as the slowed container sees it (the lab's hosts run cgroup v1).
 CFS = "/sys/fs/cgroup/cpu"
 # Short measures: the slowed host must still finish well within trainers_timeout (300 s in the scenario).
@@ -35,6 +46,7 @@ EXTRA = {
     "health_seconds_per_test": 0.5,
     "health_sustained_seconds": 1,
     "health_allreduce_sizes": [1048576, 4194304],
+    "health_median_fraction": MEDIAN_FRACTION,
 }
 
 
@@ -82,7 +94,7 @@ def burn_in(repo_root, report_dir):
 
 def test_the_slowed_container_ran_under_its_quota_and_got_its_own_back(burn_in):
     before, limited, restored = burn_in["quota"]
-    # The kernel's CFS quota: a fifth of the period while the burn-in ran, and what it was before afterwards.
+    # The kernel's CFS quota: 0.15 of the period while the burn-in ran, and what it was before afterwards.
     assert int(limited[0]) == int(float(SLOW_CPUS) * int(limited[1])), limited
     assert restored == before
 
@@ -94,7 +106,7 @@ def test_exactly_the_slowed_host_is_flagged_and_listed_first(burn_in):
     assert report["hosts"][0]["host"] == SLOW
     assert sorted(entry["host"] for entry in report["hosts"]) == list(HOSTS)
     slow = report["hosts"][0]
-    assert slow["status"] == "flagged" and slow["measures"]["matmul_fp32"]["of_median"] < 0.8
+    assert slow["status"] == "flagged" and slow["measures"]["matmul_fp32"]["of_median"] < MEDIAN_FRACTION
     assert {entry["status"] for entry in report["hosts"][1:]} == {"ok"}
 
 
