@@ -58,6 +58,21 @@ def fingerprint(prefix):
     return digest.hexdigest()
 
 
+def read_pyvenv_cfg(prefix):
+    """The text of ``prefix``/pyvenv.cfg (undecodable bytes replaced), or None when it is missing or unreadable."""
+    try:
+        with open(os.path.join(prefix, "pyvenv.cfg"), "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def absent(paths):
+    """The paths of ``paths`` that do not exist, in their order; a link counts as existing, as for
+    ansible.builtin.stat's ``exists`` (it does not follow links by default)."""
+    return [path for path in paths if not os.path.lexists(path)]
+
+
 def _normalise(value):
     """The value as it reads back from the record's JSON (tuples become lists, keys become strings)."""
     return json.loads(json.dumps(value))

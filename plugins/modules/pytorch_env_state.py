@@ -44,6 +44,14 @@ options:
     type: list
     elements: list
     default: []
+  look:
+    description:
+      - Paths to look for, whatever their kind. Those that do not exist are returned in RV(absent); a symbolic
+        link counts as existing, as for M(ansible.builtin.stat) (which does not follow links by default).
+      - The role's install steps read this instead of looking again, one task per path.
+    type: list
+    elements: path
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -86,9 +94,19 @@ fingerprint:
   returned: always
   type: str
 record:
-  description: The record's content, or null when it is missing or unreadable.
+  description: The record's content, or null when it is missing or unreadable (or no O(record) was given).
   returned: always
   type: dict
+absent:
+  description: The paths of O(look) that do not exist, in their order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/opt/torchfleet/envs"]
+pyvenv_cfg:
+  description: The text of C(pyvenv.cfg) in O(prefix), or null when it is missing or unreadable.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -103,6 +121,7 @@ def main():
             "expected": {"type": "dict", "default": {}},
             "files": {"type": "list", "elements": "path", "default": []},
             "same_files": {"type": "list", "elements": "list", "default": []},
+            "look": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
@@ -110,13 +129,19 @@ def main():
     for pair in params["same_files"]:
         if len(pair) != 2:
             module.fail_json(msg=f"each item of same_files is a [source, copy] pair, got {pair!r}")
+    seen = {"absent": _env_state.absent(params["look"]), "pyvenv_cfg": _env_state.read_pyvenv_cfg(params["prefix"])}
     if params["record"] is None:
         found = _env_state.fingerprint(params["prefix"])
-        module.exit_json(changed=False, current=False, reasons=["no record asked for"], fingerprint=found, record=None)
-    result = _env_state.probe(
-        params["record"], params["expected"], params["prefix"], files=params["files"], same_files=params["same_files"]
-    )
-    module.exit_json(changed=False, **result)
+        result = {"current": False, "reasons": ["no record asked for"], "fingerprint": found, "record": None}
+    else:
+        result = _env_state.probe(
+            params["record"],
+            params["expected"],
+            params["prefix"],
+            files=params["files"],
+            same_files=params["same_files"],
+        )
+    module.exit_json(changed=False, **result, **seen)
 
 
 if __name__ == "__main__":

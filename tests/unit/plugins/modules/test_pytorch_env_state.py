@@ -50,3 +50,20 @@ def test_a_same_files_item_must_be_a_pair(tmp_path):
     outcome = run_main(pytorch_env_state.main, args, check_mode=True)
     assert isinstance(outcome, FailJson)
     assert "[source, copy] pair" in outcome.kwargs["msg"]
+
+
+def test_it_names_the_absent_paths_of_look_and_returns_pyvenv_cfg(tmp_path):
+    """install-uv.yml creates only the directories absent here, and reads the interpreter version from pyvenv_cfg."""
+    prefix = make_env(tmp_path / "env")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")  # a link counts as there, as for ansible.builtin.stat
+    look = [str(tmp_path / "bin"), str(tmp_path / "cache"), str(tmp_path / "dangling"), str(tmp_path / "envs")]
+    for record in (None, str(prefix / "torchfleet-env.json")):
+        args = {"prefix": str(prefix), "look": look, **({"record": record} if record else {})}
+        outcome = run_main(pytorch_env_state.main, args, check_mode=True)
+        assert not isinstance(outcome, FailJson), outcome.kwargs
+        assert outcome.kwargs["absent"] == [str(tmp_path / "cache"), str(tmp_path / "envs")]
+        assert outcome.kwargs["pyvenv_cfg"] == "version = 3.11.2\n"
+    outcome = run_main(pytorch_env_state.main, {"prefix": str(tmp_path / "none"), "look": []}, check_mode=True)
+    assert outcome.kwargs["absent"] == [] and outcome.kwargs["pyvenv_cfg"] is None
+    assert outcome.kwargs["fingerprint"] == ""
