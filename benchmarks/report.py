@@ -132,6 +132,20 @@ def bar_chart(title, bars, unit, limit_line=None):
     return "\n".join(out) + "\n"
 
 
+def first_floor_note(first):
+    """What the floor says about the first-provision target: the ratio even if every task of site.yml cost nothing
+    beyond the script's own steps."""
+    floor, base, role = first.get("floor_s"), first.get("baseline_s"), first.get("role_s")
+    if floor is None or not base or role is None:
+        return ""
+    return (
+        f"The floor is what Ansible costs on that host before its first task: start-up, the SSH connection and fact "
+        f"gathering. Were site.yml's tasks exactly as fast as the script's steps, the run would take about "
+        f"{_fmt_s(floor + base)} s, {_fmt_ratio(ratio(floor + base, base))} the script; what site.yml spent beyond "
+        f"the floor is {_fmt_s(role - floor)} s, {_fmt_ratio(ratio(role - floor, base))} the script."
+    )
+
+
 def charts(raw):
     """{file name: SVG text}."""
     out = {}
@@ -148,6 +162,7 @@ def charts(raw):
             ("site.yml", first.get("role_s")),
             ("plain shell script", first.get("baseline_s")),
             ("1.3x the script (target)", None if first.get("baseline_s") is None else first["baseline_s"] * 1.3),
+            ("Ansible floor on the fresh host", first.get("floor_s")),
         ],
         "s",
     )
@@ -218,9 +233,16 @@ def markdown(raw, chart_names):
         "|---|---|",
         f"| site.yml (fresh host) | {_fmt_s(first.get('role_s'))} |",
         f"| benchmarks/baseline_provision.sh (another fresh host) | {_fmt_s(first.get('baseline_s'))} |",
-        "",
-        first.get("note", "").strip(),
     ]
+    if first.get("floor_s") is not None:
+        lines.append(
+            f"| Ansible floor on site.yml's fresh host, just before it (benchmarks/floor.yml) | "
+            f"{_fmt_s(first['floor_s'])} |"
+        )
+    lines += ["", first.get("note", "").strip()]
+    floor_note = first_floor_note(first)
+    if floor_note:
+        lines += ["", floor_note]
     lines += [
         "",
         "## Bytes fetched from upstream, by fleet size",

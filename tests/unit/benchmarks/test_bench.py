@@ -238,3 +238,15 @@ def test_json_phases_groups_tasks_by_role(tmp_path):
 def test_table_cells_keep_their_pipes_and_quotes():
     text = report.markdown(raw(slowest_tasks=[{"name": "role : Read the host's a|b", "seconds": 1.0}]), {})
     assert "| role : Read the host's a\\|b | 1.0 |" in text
+
+
+def test_the_first_provision_shows_the_floor_of_its_fresh_host_and_what_it_implies():
+    data = raw(first_provision={"role_s": 30.0, "baseline_s": 10.0, "floor_s": 4.0})
+    text = report.markdown(data, report.charts(data))
+    assert "| Ansible floor on site.yml's fresh host, just before it (benchmarks/floor.yml) | 4.0 |" in text
+    # Floor plus the script's own time, against the script; and what site.yml spent beyond the floor.
+    assert "about 14.0 s, 1.40x the script" in text and "beyond the floor is 26.0 s, 2.60x the script" in text
+    bars = ET.fromstring(report.charts(data)["first-provision.svg"]).findall("{http://www.w3.org/2000/svg}rect")
+    assert len(bars) == 1 + 4
+    # Without the floor (results of an older run), neither the row nor the sentence.
+    assert "Ansible floor on site.yml" not in report.markdown(raw(), report.charts(raw()))
