@@ -213,15 +213,23 @@ def markdown(raw, chart_names):
         "",
         "![re-run](rerun.svg)",
         "",
-        "| Connection | site.yml re-run (s) | changed | floor (s) | ratio |",
-        "|---|---|---|---|---|",
+        "| Connection | site.yml re-run (s) | changed | floor (s) | ratio | pairs run: every ratio |",
+        "|---|---|---|---|---|---|",
     ]
     for run in (raw.get("rerun") or {}).get("runs", []):
+        ratios = run.get("ratios") or []
+        every = f"{run.get('pairs', len(ratios))}: {', '.join(_fmt_ratio(r) for r in ratios)}" if ratios else "1"
         lines.append(
             f"| {CONNECTIONS.get(run['connection'], run['connection'])} | {_fmt_s(run.get('site_s'))} | "
             f"{run.get('site_changed', '—')} | {_fmt_s(run.get('floor_s'))} | "
-            f"{_fmt_ratio(ratio(run.get('site_s'), run.get('floor_s')))} |"
+            f"{_fmt_ratio(ratio(run.get('site_s'), run.get('floor_s')))} | {every} |"
         )
+    if any(run.get("pairs", 1) > 1 for run in (raw.get("rerun") or {}).get("runs", [])):
+        lines += [
+            "",
+            "Where a connection ran several pairs (the floor, then the re-run, each time), the row is the pair whose "
+            "ratio is the median, and the last column gives every pair's ratio from lowest to highest.",
+        ]
     first = raw.get("first_provision") or {}
     lines += [
         "",

@@ -106,7 +106,7 @@ def test_markdown_shows_every_section_and_figure():
     assert "Before the speed-ups." in text and "Served: the access log." in text
     assert "| site.yml re-run / Ansible floor, 2 hosts, SSH with pipelining | 2.50x | at most 2x | not met |" in text
     assert "| first provision of 1 host: site.yml / plain shell script | 1.30x | at most 1.3x | met |" in text
-    assert "| SSH, pipelining off | 20.0 | 0 | 6.0 | 3.33x |" in text
+    assert "| SSH, pipelining off | 20.0 | 0 | 6.0 | 3.33x | 1 |" in text
     assert "| 8 | 1,040 (0.0 MiB) | 3 | 10 (0.0 MiB) |" in text
     assert "| 4 | 200.0 | — |  |" in text
     for chart in report.charts(raw()):
@@ -250,3 +250,19 @@ def test_the_first_provision_shows_the_floor_of_its_fresh_host_and_what_it_impli
     assert len(bars) == 1 + 4
     # Without the floor (results of an older run), neither the row nor the sentence.
     assert "Ansible floor on site.yml" not in report.markdown(raw(), report.charts(raw()))
+
+
+def test_repeated_pairs_report_the_median_pair_and_every_ratio():
+    samples = [
+        {"floor_s": 3.0, "site_s": 6.3, "site_changed": 0},  # 2.1x
+        {"floor_s": 3.0, "site_s": 5.4, "site_changed": 0},  # 1.8x
+        {"floor_s": 2.0, "site_s": 3.8, "site_changed": 1},  # 1.9x
+    ]
+    pair = run.median_pair("ssh-pipelining", samples)
+    assert (pair["floor_s"], pair["site_s"], pair["site_changed"]) == (2.0, 3.8, 1)  # the median pair; the most changed
+    assert pair["pairs"] == 3 and pair["ratios"] == [1.8, 1.9, 2.1]
+    data = raw(rerun={"hosts": 2, "runs": [pair]})
+    assert report.rerun_ratio(data) == 1.9
+    text = report.markdown(data, report.charts(data))
+    assert "| SSH, pipelining on (docs/ansible.cfg) | 3.8 | 1 | 2.0 | 1.90x | 3: 1.80x, 1.90x, 2.10x |" in text
+    assert "the row is the pair whose ratio is the median" in text
