@@ -247,6 +247,13 @@ def markdown(raw, chart_names):
             f"| Ansible floor on site.yml's fresh host, just before it (benchmarks/floor.yml) | "
             f"{_fmt_s(first['floor_s'])} |"
         )
+    if first.get("ratios"):
+        lines += [
+            "",
+            f"{first.get('pairs', len(first['ratios']))} pairs ran, one after the other, each on fresh hosts (the "
+            f"floor, site.yml, then the script); the table gives the pair whose ratio is the median. Every pair's "
+            f"ratio, lowest to highest: {', '.join(_fmt_ratio(r) for r in first['ratios'])}.",
+        ]
     lines += ["", first.get("note", "").strip()]
     floor_note = first_floor_note(first)
     if floor_note:

@@ -266,3 +266,10 @@ def test_repeated_pairs_report_the_median_pair_and_every_ratio():
     text = report.markdown(data, report.charts(data))
     assert "| SSH, pipelining on (docs/ansible.cfg) | 3.8 | 1 | 2.0 | 1.90x | 3: 1.80x, 1.90x, 2.10x |" in text
     assert "the row is the pair whose ratio is the median" in text
+
+
+def test_repeated_first_provisions_list_every_ratio():
+    first = {"role_s": 20.0, "baseline_s": 8.0, "floor_s": 2.5, "pairs": 3, "ratios": [1.9, 2.5, 2.9]}
+    text = report.markdown(raw(first_provision=first), report.charts(raw(first_provision=first)))
+    assert "3 pairs ran, one after the other" in text and "lowest to highest: 1.90x, 2.50x, 2.90x." in text
+    assert "| first provision of 1 host: site.yml / plain shell script | 2.50x | at most 1.3x | not met |" in text
