@@ -127,8 +127,8 @@ def test_a_bad_uv_archive_is_refused_by_its_checksum(host, mirror, back_to_conve
         hits = mirror.hits()
         mirror.clear()
         assert failing.rc != 0, failing.tail()
-        assert len(hits) == 4, hits  # get_url's first try and its three retries, each spoiled
-        assert failed_task(failing) == "Download and verify uv", failing.tail()
+        assert len(hits) == 4, hits  # the first try and its three retries, each spoiled
+        assert failed_task(failing) == "Download, verify and install uv", failing.tail()
         assert "did not match" in failing.output, failing.tail()
         # Nothing under the archive's name, no uv, and the environment as it was.
         assert not host.file(UV_ARCHIVE).exists and not host.file(UV_EXE).exists
@@ -136,17 +136,17 @@ def test_a_bad_uv_archive_is_refused_by_its_checksum(host, mirror, back_to_conve
         rows.append((key, what))
     again = play("site.yml")
     assert again.rc == 0, again.tail()
-    assert task_status(again, "Download and verify uv") == "changed", again.tail()
+    assert task_status(again, "Download, verify and install uv") == "changed", again.tail()
     assert task_status(again, "Install torch into the environment") == "ok", again.tail()
     recovery = back_to_converged("site.yml", dry_run=False) + " (check-mode after the killed-install case: 0 changed)"
     assert lost() == "nothing"
     for key, what in rows:
         record(
             key,
-            saw=f"the uv archive {what}: site.yml failed at 'Download and verify uv' after get_url's 4 tries: "
-            '"The checksum for ... did not match ..."',
-            left="no uv and no archive under its name (get_url checks the download in a temporary file and removes "
-            "it); the environment untouched",
+            saw=f"the uv archive {what}: site.yml failed at 'Download, verify and install uv' after 4 tries: "
+            '"The SHA-256 of ... did not match ..."',
+            left="no uv and no archive under its name (torchfleet.lab.uv_binary checks the download in a temporary "
+            "file and removes it); the environment untouched",
             recovery=("the corrupt-archive case ran next (it failed the same way); " if key == "uv-truncated" else "")
             + "the next run downloaded and verified uv and found the environment complete; "
             + recovery,

@@ -85,7 +85,7 @@ def test_secret_switch_follows_the_urls(role, variable, values, secret):
         # Its facts hold the URLs as given: -v printed them.
         ("pytorch_env", "preflight.yml", "Work out the environment's paths and package sources",
          "__pytorch_env_secret_urls"),
-        ("pytorch_env", "install-uv.yml", "Download and verify uv", "__pytorch_env_secret_urls"),
+        ("pytorch_env", "install-uv.yml", "Download, verify and install uv", "__pytorch_env_secret_urls"),
         ("pytorch_env", "install-uv.yml", "Install torch into the environment", "__pytorch_env_secret_urls"),
         ("pytorch_env", "install-uv.yml", "Install the extra packages", "__pytorch_env_secret_urls"),
         ("pytorch_env", "install-uv-Windows.yml", "Read the published SHA-256 of uv", "__pytorch_env_secret_urls"),
