@@ -1,6 +1,6 @@
 """torchfleet.lab.pytorch_env_state: the module around module_utils/_env_state.py (whose rules test_env_state.py
 pins against environments made by the real uv). Here: its arguments, check mode, and the fingerprint-only call
-that verify.yml makes before it writes the record."""
+(no record asked for)."""
 
 from __future__ import annotations
 
