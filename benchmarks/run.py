@@ -213,6 +213,13 @@ def inventory(path, names, connection):
     return path
 
 
+def settle():
+    """Write out what earlier runs left in the page cache before a timed run starts. A first provision writes about
+    1 GiB (uv's cache and the environment); without this, the kernel writes it back during whatever run comes
+    next, and that run pays for the one before it (on this lab's virtual disk the same install took 4.7 to 15.8 s)."""
+    os.sync()
+
+
 def playbook(name, playbook_path, names, connection="ssh-pipelining", extra_env=None, args=()):  # noqa: PLR0913 (one call site per kind of run)
     """Run one playbook; return (seconds, stdout path). Fresh fact cache and SSH control sockets each time."""
     inv = inventory(OUT / f"{name}.inventory.yml", names, "podman" if connection == "podman" else "ssh")
@@ -228,6 +235,7 @@ def playbook(name, playbook_path, names, connection="ssh-pipelining", extra_env=
         **(extra_env or {}),
     )
     stdout = OUT / f"{name}.log"
+    settle()
     started = time.monotonic()
     with open(stdout, "w") as handle:
         rc = subprocess.run(
@@ -248,6 +256,7 @@ def playbook(name, playbook_path, names, connection="ssh-pipelining", extra_env=
 
 def baseline(host, logfile):
     """benchmarks/baseline_provision.sh on HOST over the same SSH, as root through sudo; its wall time."""
+    settle()
     started = time.monotonic()
     with open(HERE / "baseline_provision.sh") as script, open(logfile, "w") as handle:
         subprocess.run(
@@ -269,18 +278,24 @@ def baseline(host, logfile):
     return seconds
 
 
+def median_of(samples, numerator, denominator):
+    """The sample whose NUMERATOR / DENOMINATOR ratio is the median (the upper one of an even count), and every
+    sample's ratio from lowest to highest."""
+    ordered = sorted(samples, key=lambda sample: sample[numerator] / sample[denominator])
+    return ordered[len(ordered) // 2], [round(sample[numerator] / sample[denominator], 2) for sample in ordered]
+
+
 def median_pair(connection, samples):
-    """The (floor, re-run) pair whose ratio is the median of SAMPLES (the upper one of an even count), with every
-    pair's ratio, and the most any re-run changed."""
-    ordered = sorted(samples, key=lambda pair: pair["site_s"] / pair["floor_s"])
-    middle = ordered[len(ordered) // 2]
+    """The (floor, re-run) pair whose ratio is the median of SAMPLES, with every pair's ratio, and the most any
+    re-run changed."""
+    middle, ratios = median_of(samples, "site_s", "floor_s")
     return {
         "connection": connection,
         "floor_s": middle["floor_s"],
         "site_s": middle["site_s"],
         "site_changed": max(pair["site_changed"] for pair in samples),
         "pairs": len(samples),
-        "ratios": [round(pair["site_s"] / pair["floor_s"], 2) for pair in ordered],
+        "ratios": ratios,
     }
 
 
@@ -401,12 +416,12 @@ def main():  # noqa: PLR0915 (one run, in the order the docstring gives)
                 served_first = served(mirror)
             base_s = baseline(base_host, OUT / f"baseline{suffix}.log")
             pairs.append({"role_s": round(seconds, 1), "baseline_s": round(base_s, 1), "floor_s": round(floor_s, 1)})
-        ordered = sorted(pairs, key=lambda pair: pair["role_s"] / pair["baseline_s"])
+        middle, ratios = median_of(pairs, "role_s", "baseline_s")
         raw["first_provision"] = dict(
-            ordered[len(ordered) // 2],
+            middle,
             role_changed=changed,
             pairs=len(pairs),
-            ratios=[round(pair["role_s"] / pair["baseline_s"], 2) for pair in ordered],
+            ratios=ratios,
             note=BASELINE_NOTE,
         )
         raw["wall"].append({"hosts": 1, "seconds": raw["first_provision"]["role_s"], "served_bytes": served_first})

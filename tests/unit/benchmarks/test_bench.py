@@ -273,3 +273,15 @@ def test_repeated_first_provisions_list_every_ratio():
     text = report.markdown(raw(first_provision=first), report.charts(raw(first_provision=first)))
     assert "3 pairs ran, one after the other" in text and "lowest to highest: 1.90x, 2.50x, 2.90x." in text
     assert "| first provision of 1 host: site.yml / plain shell script | 2.50x | at most 1.3x | not met |" in text
+
+
+def test_the_first_provision_pairs_take_the_same_median_as_the_re_runs():
+    pairs = [
+        {"role_s": 20.0, "baseline_s": 10.0, "floor_s": 2.4},  # 2.0x
+        {"role_s": 30.0, "baseline_s": 10.0, "floor_s": 2.5},  # 3.0x
+        {"role_s": 18.0, "baseline_s": 12.0, "floor_s": 2.3},  # 1.5x
+        {"role_s": 22.0, "baseline_s": 10.0, "floor_s": 2.6},  # 2.2x
+    ]
+    middle, ratios = run.median_of(pairs, "role_s", "baseline_s")
+    assert middle == pairs[3]  # the upper of the two middle ones of an even count
+    assert ratios == [1.5, 2.0, 2.2, 3.0]
