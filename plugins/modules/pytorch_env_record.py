@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: pytorch_env_record
-version_added: 1.2.0
+version_added: 1.1.0
 short_description: Write a PyTorch environment's record with the fingerprint of its installed distributions
 description:
   - Works out the fingerprint of the environment in O(prefix), the one M(torchfleet.lab.pytorch_env_state)

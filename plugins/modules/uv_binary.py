@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: uv_binary
-version_added: 1.2.0
+version_added: 1.1.0
 short_description: Download uv's release archive, check its SHA-256, unpack it and put the uv binary in place
 description:
   - One step for what would otherwise take one task per path and per action (create the directories, download
