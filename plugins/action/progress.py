@@ -162,20 +162,19 @@ class ActionModule(ActionBase):
         except (IndexError, ValueError):
             return None, res
 
-    def _run_with_progress(self, module, module_args, params, task_vars):
+    def _payload(self, module, module_args, task_vars):
+        """(style, shebang, AnsiballZ bytes, serialization profile) of the wrapped module."""
         self._update_module_args(module, module_args, task_vars)
         configured = self._configure_module(module_name=module, module_args=module_args, task_vars=task_vars)
         if len(configured) == 2:  # ansible-core 2.19: (module bits, path)
             bits = configured[0]
-            style, shebang, payload_data, profile = (
-                bits.module_style,
-                bits.shebang,
-                bits.b_module_data,
-                bits.serialization_profile,
-            )
-        else:  # 2.16 to 2.18: (style, shebang, data, path), and _parse_returned_data takes no profile
-            style, shebang, payload_data, _path = configured
-            profile = None
+            return bits.module_style, bits.shebang, bits.b_module_data, bits.serialization_profile
+        # 2.16 to 2.18: (style, shebang, data, path), and _parse_returned_data takes no profile
+        style, shebang, payload_data, _path = configured
+        return style, shebang, payload_data, None
+
+    def _run_with_progress(self, module, module_args, params, task_vars):
+        style, shebang, payload_data, profile = self._payload(module, module_args, task_vars)
         if style != "new" or not shebang:
             return None
         self._used_interpreter = shebang
@@ -214,8 +213,9 @@ class ActionModule(ActionBase):
         if answer is None:
             return self._host_failure("start", res)
 
-        # A poll is sent an interval after the previous one was sent (after the start's answer for the first),
-        # so the lines keep their pace however long the host takes to answer.
+        # Each poll waits on the host until the job is done or an interval has passed since the last answer
+        # (_progress.py poll, "wait"), so the lines keep their pace and the task ends as soon as the job does,
+        # not at the next poll (which would add half an interval to every long step, on average).
         answered = time.monotonic()
         previous, previous_at, next_at, misses = None, answered, answered + interval, 0
         while not answer.get("finished"):
@@ -224,18 +224,19 @@ class ActionModule(ActionBase):
                 log_only=False,
             )
             previous, previous_at = answer["sizes"], answered
-            time.sleep(max(0.0, next_at - time.monotonic()))
             if os.getppid() != controller:
                 raise AnsibleActionFail(
                     "ansible-playbook has gone; the job on the host stops when its heartbeat is older than "
                     f"{params['timeout']} s"
                 )
+            wait = round(max(0.0, next_at - time.monotonic()), 2)
+            polled, res = self._call(interpreter, "poll", {"job": answer["job"], "watch": watch, "wait": wait})
             next_at = time.monotonic() + interval
-            polled, res = self._call(interpreter, "poll", {"job": answer["job"], "watch": watch})
             if polled is None:
                 misses += 1
                 if misses * interval >= params["timeout"]:
                     return self._host_failure("poll", res)
+                time.sleep(max(0.0, next_at - time.monotonic()))  # a failed poll is tried again an interval later
                 continue
             misses = 0
             answer, answered = polled, time.monotonic()

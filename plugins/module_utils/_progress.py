@@ -19,8 +19,8 @@ an interrupted controller orphans the job.
 
 ``start`` then waits up to ``wait`` seconds: a job done by then is answered at once (its rc, stdout and
 stderr) and its directory removed, so a quick step costs the same round trips as the plain module.  Each
-``poll`` renews the heartbeat and answers the sizes of the ``watch`` paths, and, once the job is done, its
-output, removing the directory in the same round trip.
+``poll`` renews the heartbeat, waits up to its own ``wait`` seconds for the job to end, and answers the sizes of
+the ``watch`` paths and, once the job is done, its output, removing the directory in the same round trip.
 """
 
 import contextlib
@@ -142,7 +142,14 @@ def supervise(job, argv, payload, timeout, grace, step=0.5):  # noqa: PLR0913
         child.stdin.close()
     except OSError:  # the child died before reading it; its status tells
         pass
-    while child.poll() is None:
+    while True:
+        # wait() returns as soon as the child exits (CPython Lib/subprocess.py, Popen._wait with a timeout polls
+        # waitpid at most 50 ms apart), so DONE is written then, not at the end of a sleep.
+        try:
+            child.wait(timeout=step)
+            break
+        except subprocess.TimeoutExpired:
+            pass
         age = heartbeat_age(job)
         if age > timeout:
             _write_atomic(
@@ -152,7 +159,6 @@ def supervise(job, argv, payload, timeout, grace, step=0.5):  # noqa: PLR0913
             )
             stop_job(child.pid, grace)
             break
-        time.sleep(step)
     rc = child.wait()
     # Children the module left behind in its session die with it, finished or not.
     if _alive(child.pid):
@@ -205,7 +211,7 @@ def report(job, watch, remove):
     return answer
 
 
-def wait_done(job, seconds, step=0.1):
+def wait_done(job, seconds, step=0.05):
     deadline = time.time() + seconds
     while not os.path.exists(os.path.join(job, DONE)) and time.time() < deadline:
         time.sleep(step)

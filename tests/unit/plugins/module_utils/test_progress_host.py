@@ -133,3 +133,23 @@ def test_the_start_answer_renews_the_heartbeat(tmp_path):
         time.sleep(1.5)
         answer = _progress.poll({"job": answer["job"], "watch": []})
     assert answer["stopped"] == "" and answer["stdout"] == "{}\n"
+
+
+def test_a_poll_that_waits_is_answered_when_the_job_ends(tmp_path):
+    """The action sends each poll with the rest of its interval as ``wait``: the host answers as soon as the job is
+    done, within that wait, instead of the controller learning it one poll later. Here the wait (60 s) is far longer
+    than the job (about 1 s), so an answer that is finished can only have come from the job's end."""
+    answer = _progress.start(options(tmp_path, wait=0), b"import time; time.sleep(1); print('{}')")
+    assert answer["finished"] is False
+    answer = _progress.poll({"job": answer["job"], "watch": [], "wait": 60})
+    assert answer["finished"] is True and answer["rc"] == 0 and answer["stdout"] == "{}\n"
+
+
+def test_the_supervisor_writes_the_exit_status_when_the_job_ends_not_after_its_step(tmp_path):
+    """supervise() waits on the child rather than sleeping ``step`` between looks: with a step of an hour, a job of
+    an instant still gets its DONE file (a sleep of the step would hold it for the hour)."""
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / _progress.HEARTBEAT).write_text("")
+    assert _progress.supervise(str(job), [sys.executable], b"print('x')", timeout=7200, grace=1, step=3600) == 0
+    assert (job / _progress.DONE).read_text() == "0"
