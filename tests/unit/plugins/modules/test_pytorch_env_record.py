@@ -12,7 +12,7 @@ from ansible.plugins.filter.core import to_nice_json
 from ansible_collections.torchfleet.lab.plugins.module_utils import _env_state
 from ansible_collections.torchfleet.lab.plugins.modules import pytorch_env_record, pytorch_env_state
 
-from .conftest import ExitJson, FailJson, run_main
+from .conftest import FailJson, run_main
 from .test_pytorch_env_state import make_env
 
 # The keys verify.yml writes: the request, what torch_info found, and the verified fact (its matmul without the
@@ -35,7 +35,7 @@ def test_it_writes_what_to_nice_json_wrote_with_the_fingerprint(tmp_path):
     prefix = make_env(tmp_path / "env")
     record = prefix / "torchfleet-env.json"
     outcome = write(prefix, record)
-    assert type(outcome) is ExitJson and outcome.kwargs["changed"] is True
+    assert not isinstance(outcome, FailJson) and outcome.kwargs["changed"] is True
     found = _env_state.fingerprint(str(prefix))
     assert outcome.kwargs["fingerprint"] == found and found
     assert record.read_text() == to_nice_json(dict(CONTENT, fingerprint=found)) + "\n"
@@ -89,5 +89,5 @@ def test_another_text_or_mode_is_written_again(tmp_path):
 
 def test_a_missing_directory_is_named_and_not_created(tmp_path):
     outcome = write(tmp_path / "none", tmp_path / "none" / "torchfleet-env.json")
-    assert type(outcome) is FailJson and f"{tmp_path / 'none'} does not exist" in outcome.kwargs["msg"]
+    assert isinstance(outcome, FailJson) and f"{tmp_path / 'none'} does not exist" in outcome.kwargs["msg"]
     assert not (tmp_path / "none").exists()
