@@ -182,40 +182,43 @@ def expected_sha256(module, checksum, archive_name):
     return None  # not reached: fail_json exits
 
 
+class _Counted:
+    """A response read through: the SHA-256 and the number of the bytes read so far."""
+
+    def __init__(self, response):
+        self.response, self.digest, self.received = response, hashlib.sha256(), 0
+
+    def read(self, size=-1):
+        block = self.response.read(size)
+        self.digest.update(block)
+        self.received += len(block)
+        return block
+
+
 def download(module, url, archive, wanted):
     """Fetch URL into a temporary file beside ARCHIVE; rename it over ARCHIVE once its SHA-256 is WANTED."""
     response = _open(module, url)
-    handle, partial = tempfile.mkstemp(prefix=".uv-download.", dir=os.path.dirname(archive))
-    try:
-        digest, received = hashlib.sha256(), 0
-        with os.fdopen(handle, "wb") as out:
-            try:
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    digest.update(block)
-                    out.write(block)
-                    received += len(block)
-            except (OSError, http.client.HTTPException) as exc:  # a connection reset, a timeout
-                module.fail_json(
-                    msg=f"the download of {_redact(url)} broke off ({exc!r}); the partial file was not kept"
-                )
+    body = _Counted(response)
+
+    def check():
         # http.client's read(amt) returns what came before the server closed, without an error, when a body is
         # shorter than its Content-Length (CPython Lib/http/client.py, HTTPResponse.read): compare them here.
         announced = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
-        if announced and announced.isdigit() and int(announced) != received:
+        if announced and announced.isdigit() and int(announced) != body.received:
             module.fail_json(
-                msg=f"the download of {_redact(url)} broke off after {received} of {announced} bytes; the partial "
-                "file was not kept"
+                msg=f"the download of {_redact(url)} broke off after {body.received} of {announced} bytes; the "
+                "partial file was not kept"
             )
-        if digest.hexdigest() != wanted:
+        if body.digest.hexdigest() != wanted:
             module.fail_json(
-                msg=f"The SHA-256 of {_redact(url)} did not match: expected {wanted}, got {digest.hexdigest()}. "
+                msg=f"The SHA-256 of {_redact(url)} did not match: expected {wanted}, got {body.digest.hexdigest()}. "
                 "The download was not kept; check the mirror's copy and its .sha256, or pytorch_env_uv_sha256."
             )
-        os.chmod(partial, 0o644)
-        os.replace(partial, archive)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+
+    try:
+        write_beside(archive, body, 0o644, check)
+    except (OSError, http.client.HTTPException) as exc:  # a connection reset, a timeout
+        module.fail_json(msg=f"the download of {_redact(url)} broke off ({exc!r}); the partial file was not kept")
 
 
 def _members(module, archive):
@@ -242,21 +245,21 @@ def unpack(module, archive, unpack_dir):
                 os.makedirs(target, mode=0o755, exist_ok=True)
                 continue
             os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
-            source = tar.extractfile(member)
-            handle, partial = tempfile.mkstemp(prefix=".uv-unpack.", dir=os.path.dirname(target))
-            with os.fdopen(handle, "wb") as out:
-                shutil.copyfileobj(source, out, CHUNK)
-            os.chmod(partial, 0o755 if member.mode & stat.S_IXUSR else 0o644)
-            os.replace(partial, target)
+            write_beside(target, tar.extractfile(member), 0o755 if member.mode & stat.S_IXUSR else 0o644)
 
 
-def install(source, dest):
-    handle, partial = tempfile.mkstemp(prefix=".uv-install.", dir=os.path.dirname(dest))
+def write_beside(target, source, mode, check=None):
+    """Copy the file object SOURCE to a temporary file beside TARGET and rename it over TARGET with MODE, once
+    CHECK (which fails the module) has passed: a reader sees the old file or the whole new one, and a failure
+    leaves no partial file."""
+    handle, partial = tempfile.mkstemp(prefix=".uv-write.", dir=os.path.dirname(target))
     try:
-        with os.fdopen(handle, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, CHUNK)
-        os.chmod(partial, 0o755)
-        os.replace(partial, dest)
+        with os.fdopen(handle, "wb") as out:
+            shutil.copyfileobj(source, out, CHUNK)
+        if check is not None:
+            check()
+        os.chmod(partial, mode)
+        os.replace(partial, target)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
@@ -329,7 +332,8 @@ def main():
     if differs or mode_wrong:
         result.update(changed=True, installed=True)
         if not check:
-            install(unpacked, dest)
+            with open(unpacked, "rb") as source:
+                write_beside(dest, source, 0o755)
     module.exit_json(**result)
 
 
