@@ -528,7 +528,8 @@ BASELINE_NOTE = (
     "index, `import torch`. It leaves out what the role adds: input validation and preflight checks, GPU and "
     "driver detection, the environment record and state probes that make a re-run a no-op, recovery from a "
     "half-made install, index credentials, readable output. Each ran on a fresh host of its own, one after the "
-    "other, over the same SSH connection settings."
+    "other, over the same SSH connection settings, and each timed run of the bench began with a sync, so that no "
+    "run paid for writing out the gigabyte the one before it left in the page cache."
 )
 NOTES = {
     "note": os.environ.get("TORCHFLEET_BENCH_NOTE", ""),
