@@ -41,7 +41,7 @@ options:
       - V(sha256:DIGEST), the 64 hexadecimal digits, or V(sha256:URL), a file that gives the digest in
         C(sha256sum) form (C(DIGEST  NAME) or C(DIGEST *NAME)), as uv's releases publish it beside each archive.
         In a file of several lines the line naming the archive's file name is used.
-      - The same forms as M(ansible.builtin.get_url)'s O(ansible.builtin.get_url#module:checksum), SHA-256 only.
+      - The same forms as the C(checksum) option of M(ansible.builtin.get_url), SHA-256 only.
     type: str
     required: true
   archive:
