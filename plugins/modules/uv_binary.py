@@ -124,6 +124,7 @@ installed:
   type: bool
 """
 
+import filecmp
 import hashlib
 import http.client
 import os
@@ -327,7 +328,8 @@ def main():
     if result["unpacked"] and check:
         differs = True
     else:
-        differs = not os.path.isfile(dest) or _file_sha256(unpacked) != _file_sha256(dest)
+        # The same comparison as the state probe's same_files (module_utils/_env_state.py): byte for byte.
+        differs = not os.path.isfile(dest) or not filecmp.cmp(unpacked, dest, shallow=False)
     mode_wrong = os.path.isfile(dest) and stat.S_IMODE(os.stat(dest).st_mode) != 0o755
     if differs or mode_wrong:
         result.update(changed=True, installed=True)
