@@ -267,10 +267,6 @@ def _uv(request, scope_dirs):
         # read, so it goes beside the environments instead.  A user-scope environment keeps uv's default.
         "python_install_dir": scope_dirs.get("python") or "",
     }
-    # ansible.builtin.unarchive needs GNU tar, which macOS does not have; both GNU tar and bsdtar take this.
-    info["unpack_argv"] = (
-        None if windows else ["tar", "-xzf", info["archive"], "-C", unpack_dir, "--strip-components=1"]
-    )
     return info
 
 

@@ -125,7 +125,6 @@ def test_linux_uv_system_matches_the_former_role_paths():
     assert uv["unpack_dir"] == "/var/cache/torchfleet/uv-0.13.9"
     assert uv["unpacked"] == "/var/cache/torchfleet/uv-0.13.9/uv"
     assert uv["uv_cache"] == "/var/cache/torchfleet/uv-cache"
-    assert uv["unpack_argv"] == ["tar", "-xzf", uv["archive"], "-C", uv["unpack_dir"], "--strip-components=1"]
     assert layout["verify_device"] == "auto"
 
 
@@ -185,8 +184,6 @@ def test_macos_defaults_to_user_scope_and_mps_verification():
     assert layout["python"] == "/Users/ana/.local/share/torchfleet/envs/pytorch_env/bin/python"
     assert layout["uv"]["asset"] == "uv-aarch64-apple-darwin.tar.gz"
     assert layout["uv"]["exe"] == "/Users/ana/.local/bin/uv"
-    # bsdtar (macOS) takes the same options; ansible.builtin.unarchive would insist on GNU tar.
-    assert layout["uv"]["unpack_argv"][:2] == ["tar", "-xzf"]
     assert layout["verify_device"] == "mps"
 
 
@@ -214,7 +211,6 @@ def test_windows_uv_system():
     assert uv["archive"] == "C:\\ProgramData\\torchfleet\\cache\\uv-0.13.9\\uv-x86_64-pc-windows-msvc.zip"
     assert uv["unpacked"] == "C:\\ProgramData\\torchfleet\\cache\\uv-0.13.9\\uv.exe"
     assert uv["uv_cache"] == "C:\\ProgramData\\torchfleet\\cache\\uv-cache"
-    assert uv["unpack_argv"] is None
 
 
 def test_windows_uv_user():
