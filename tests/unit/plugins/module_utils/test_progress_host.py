@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 
 import pytest
@@ -147,9 +148,17 @@ def test_a_poll_that_waits_is_answered_when_the_job_ends(tmp_path):
 
 def test_the_supervisor_writes_the_exit_status_when_the_job_ends_not_after_its_step(tmp_path):
     """supervise() waits on the child rather than sleeping ``step`` between looks: with a step of an hour, a job of
-    an instant still gets its DONE file (a sleep of the step would hold it for the hour)."""
+    an instant still gets its DONE file within a minute (a sleep of the step would hold it for the hour, and this
+    test would fail at the minute instead of waiting for it)."""
     job = tmp_path / "job"
     job.mkdir()
     (job / _progress.HEARTBEAT).write_text("")
-    assert _progress.supervise(str(job), [sys.executable], b"print('x')", timeout=7200, grace=1, step=3600) == 0
-    assert (job / _progress.DONE).read_text() == "0"
+    rcs = []
+    args = (str(job), [sys.executable], b"print('x')")
+    thread = threading.Thread(
+        target=lambda: rcs.append(_progress.supervise(*args, timeout=7200, grace=1, step=3600)), daemon=True
+    )
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the supervisor still sleeps its step after the job ended"
+    assert rcs == [0] and (job / _progress.DONE).read_text() == "0"
