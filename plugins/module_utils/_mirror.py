@@ -13,9 +13,28 @@ Standard library only, Python 3.8 syntax: module_utils may be shipped to hosts.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
-from ansible_collections.torchfleet.lab.plugins.module_utils._validate import redact_url
+_CREDENTIALS_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]*)@")
+
+
+def redact_url(url):
+    """``https://user:***@host/`` for a URL with a password, ``https://***@host/`` for one with only a user
+    (a token is often given as the user name; pip redacts it the same way, pip
+    src/pip/_internal/utils/misc.py ``redact_netloc``)."""
+    return redact_text(url)
+
+
+def redact_text(text):
+    """Every ``scheme://user:password@`` in ``text`` with the password (or a lone user) replaced by ``***``."""
+
+    def _replace(match):
+        userinfo = match.group("userinfo")
+        userinfo = userinfo.split(":", 1)[0] + ":***" if ":" in userinfo else "***"
+        return match.group("scheme") + userinfo + "@"
+
+    return _CREDENTIALS_RE.sub(_replace, str(text))
 
 
 def sidecar_warning(what, url, sha256, checksum_url, variable):

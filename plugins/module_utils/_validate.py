@@ -32,6 +32,10 @@ import ntpath
 import posixpath
 import re
 
+# redact_url and redact_text live in _mirror, which the filters on URLs import without this module's rules
+# (plugin_utils/_filter_options.py, ModuleUtils).
+from ansible_collections.torchfleet.lab.plugins.module_utils._mirror import redact_text, redact_url
+
 try:  # Python 3
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover
@@ -133,7 +137,6 @@ TEXT_MAX = 1024
 VERSION_MAX = 64
 INT_MAX = 2**31 - 1  # what C ints, sleep() and socket timeouts on every platform take
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CREDENTIALS_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]*)@")
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
 SHOW_MAX = 80
@@ -145,24 +148,6 @@ def _is_str(value):
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def redact_url(url):
-    """``https://user:***@host/`` for a URL with a password, ``https://***@host/`` for one with only a user
-    (a token is often given as the user name; pip redacts it the same way, pip
-    src/pip/_internal/utils/misc.py ``redact_netloc``)."""
-    return redact_text(url)
-
-
-def redact_text(text):
-    """Every ``scheme://user:password@`` in ``text`` with the password (or a lone user) replaced by ``***``."""
-
-    def _replace(match):
-        userinfo = match.group("userinfo")
-        userinfo = userinfo.split(":", 1)[0] + ":***" if ":" in userinfo else "***"
-        return match.group("scheme") + userinfo + "@"
-
-    return _CREDENTIALS_RE.sub(_replace, str(text))
 
 
 def show(value, secret=False, limit=SHOW_MAX):
