@@ -47,7 +47,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer, _mirror, _platform, _torch_build
+from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror, _platform
+
+# _conda_installer and _torch_build (with its matrix) are imported by the one function each that needs them: the
+# filters over this module run in a process of their own for every task, which compiles each import from source
+# (plugin_utils/_filter_options.py, ModuleUtils).
 
 SCOPES = _platform.SCOPES
 MANAGERS = ("conda", "uv")
@@ -153,6 +157,8 @@ def default_conda(system, scope, home):
             "a user-scope conda lives in the connecting user's home (ansible_facts['user_dir']), which is not "
             "known; gather facts before the role, or set pytorch_env_conda_executable."
         )
+    from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer  # noqa: PLC0415
+
     try:
         prefix = _conda_installer.default_prefix("miniconda", system, scope, home or "")
     except _conda_installer.InstallerError as exc:
@@ -510,6 +516,8 @@ def build_mismatch(compute, installed_version, installed_cuda, installed_hip=Non
         return f"torch {version} is the {label} build, not {compute}"
     cuda = str(installed_cuda or "")
     if compute.startswith("cu"):
+        from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build  # noqa: PLC0415
+
         wanted = _torch_build.cuda_of(compute)
         if cuda != wanted:
             return f"torch {version} is built for CUDA {cuda or 'none'}, not {wanted} ({compute})"
