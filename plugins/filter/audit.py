@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 from ansible.errors import AnsibleFilterError
-from ansible_collections.torchfleet.lab.plugins.module_utils import _audit
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_audit = ModuleUtils("_audit")
 
 # The files the trainers role copies (roles/trainers/tasks/deploy.yml, src: relative to the role's files/).
 TRAINER_FILES = Path(__file__).resolve().parents[2] / "roles" / "trainers" / "files"

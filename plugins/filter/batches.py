@@ -6,8 +6,9 @@ over module_utils/_batches.py, where Ansible's rules are cited and unit-tested).
 from __future__ import annotations
 
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.torchfleet.lab.plugins.module_utils import _batches
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_batches = ModuleUtils("_batches")
 
 
 def play_batches(serial, max_fail_percentage=None, hosts=None, together=None, group=""):

@@ -13,10 +13,11 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_installer as ci
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_prefix as cp
-from ansible_collections.torchfleet.lab.plugins.module_utils import _conda_tos as tos
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+ci = ModuleUtils("_conda_installer")
+cp = ModuleUtils("_conda_prefix")
+tos = ModuleUtils("_conda_tos")
 
 
 # More than five arguments (ruff PLR0913): a filter's documented options, which playbooks may pass by position.
@@ -35,7 +36,7 @@ def conda_installer(  # noqa: PLR0913
     install_type="",
     add_to_path=False,
     register_python=False,
-    marker=cp.DEFAULT_MARKER,
+    marker=None,
     condarc_extra=None,
 ):
     try:
@@ -58,7 +59,7 @@ def conda_installer(  # noqa: PLR0913
         info["notes"] = ci.install_notes(info, install_type, add_to_path=add_to_path)
         info["prefix"] = prefix
         info["condarc"] = ci.condarc_path(prefix, system)
-        info["marker"] = ci.marker_path(prefix, system, marker)
+        info["marker"] = ci.marker_path(prefix, system, cp.DEFAULT_MARKER if marker is None else marker)
         info["uninstaller"] = (
             ci.prefix_path(prefix, system, ci.uninstaller_name(distribution)) if info["kind"] == "exe" else None
         )

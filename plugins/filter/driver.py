@@ -7,8 +7,9 @@ may change with it."""
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.torchfleet.lab.plugins.module_utils import _driver
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_driver = ModuleUtils("_driver")
 
 
 def driver_plan(facts, **options):
@@ -36,5 +37,5 @@ class FilterModule:
     def filters(self):
         return checked_filters(
             {"driver_plan": driver_plan, "driver_holds": driver_holds, "driver_mok_state": driver_mok_state},
-            forwards={"driver_plan": ((_driver.plan, _driver.PlanInputs), ("options",))},
+            forwards={"driver_plan": lambda: ((_driver.plan, _driver.PlanInputs), ("options",))},
         )

@@ -6,8 +6,9 @@ the fleet median and the datasheets, and render the report (thin wrappers over m
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.torchfleet.lab.plugins.module_utils import _health
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_health = ModuleUtils("_health")
 
 
 def health_check_inputs(inputs):

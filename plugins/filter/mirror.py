@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror_plan as mp
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+mp = ModuleUtils("_mirror_plan")
 
 
 def _host_settings(host_vars, defaults):
@@ -28,7 +29,7 @@ def _glibc(host_vars):
 # More than five arguments (ruff PLR0913): the filter's options, each a role variable.
 def mirror_plan(  # noqa: PLR0913
     hosts, hostvars=None, defaults=None, local_files=None, mnist=True, pypi_requirements=None,
-    torch_index=mp.TORCH_INDEX, pypi_index=mp.PYPI_SIMPLE, nvidia=False,
+    torch_index=None, pypi_index=None, nvidia=False,
 ):  # fmt: skip
     # hosts: the fleet's inventory names; hostvars: Ansible's hostvars; defaults: the client roles' defaults.
     if not isinstance(hosts, (list, tuple)) or hostvars is None or not isinstance(defaults, dict):
@@ -44,7 +45,8 @@ def mirror_plan(  # noqa: PLR0913
             settings = _host_settings(host_vars, defaults)
             resolved.append(mp.resolve_host(name, facts, gpu, os_version, settings, nvidia=bool(nvidia)))
         return mp.plan(resolved, local_files or {}, mnist=mnist, pypi_requirements=list(pypi_requirements or []),
-                       torch_index=torch_index, pypi_index=pypi_index)  # fmt: skip
+                       torch_index=mp.TORCH_INDEX if torch_index is None else torch_index,
+                       pypi_index=mp.PYPI_SIMPLE if pypi_index is None else pypi_index)  # fmt: skip
     except mp.PlanError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

@@ -13,8 +13,9 @@ import contextlib
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
-from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+pe = ModuleUtils("_pytorch_env")
 
 
 def pytorch_env_layout(host, name, verify_device="auto", **options):
@@ -121,7 +122,7 @@ class FilterModule:
                 "pytorch_env_reinstall_needed": pytorch_env_reinstall_needed,
             },
             forwards={
-                "pytorch_env_layout": ((pe.LayoutRequest,), ("name", "verify")),
-                "pytorch_env_install_plan": ((pe.install_plan,), ("build",)),
+                "pytorch_env_layout": lambda: ((pe.LayoutRequest,), ("name", "verify")),
+                "pytorch_env_install_plan": lambda: ((pe.install_plan,), ("build",)),
             },
         )

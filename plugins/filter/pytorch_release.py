@@ -7,8 +7,9 @@ answer as the ``torchfleet_pytorch_release`` fact, and it may change with them."
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.torchfleet.lab.plugins.module_utils import _torch_build
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_torch_build = ModuleUtils("_torch_build")
 
 
 def pytorch_release(version, known=None):

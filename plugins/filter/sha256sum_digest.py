@@ -6,8 +6,9 @@ module_utils/_pytorch_env.py)."""
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.torchfleet.lab.plugins.module_utils import _pytorch_env as pe
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+pe = ModuleUtils("_pytorch_env")
 
 
 def sha256sum_digest(text, filename=None):

@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.torchfleet.lab.plugins.module_utils._torch_build import TorchBuildError, resolve
-from ansible_collections.torchfleet.lab.plugins.module_utils._torch_matrix import DEFAULT_INDEX_BASE
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_torch_build = ModuleUtils("_torch_build")
+_torch_matrix = ModuleUtils("_torch_matrix")
 
 
 # More than five arguments (ruff PLR0913): a filter's documented options, which playbooks may pass by position.
@@ -18,21 +19,21 @@ def torch_build(  # noqa: PLR0913
     python=None,
     compute="auto",
     nvidia_driver=None,
-    index_base=DEFAULT_INDEX_BASE,
+    index_base=None,
     gpu_compute_capabilities=None,
 ):
     try:
-        return resolve(
+        return _torch_build.resolve(
             version,
             system,
             machine,
             python=python,
             compute=compute,
             nvidia_driver=nvidia_driver,
-            index_base=index_base or DEFAULT_INDEX_BASE,
+            index_base=index_base or _torch_matrix.DEFAULT_INDEX_BASE,
             gpu_compute_capabilities=gpu_compute_capabilities,
         )
-    except TorchBuildError as exc:
+    except _torch_build.TorchBuildError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 
 

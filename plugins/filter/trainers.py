@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
-from ansible_collections.torchfleet.lab.plugins.module_utils import _trainers
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_trainers = ModuleUtils("_trainers")
 
 
 def trainers_plan(facts, **options):
@@ -92,5 +93,5 @@ class FilterModule:
                 "trainers_ddp_failures": trainers_ddp_failures,
                 "trainers_ddp_unreached": trainers_ddp_unreached,
             },
-            forwards={"trainers_plan": ((_trainers.Request,), ("home",))},
+            forwards={"trainers_plan": lambda: ((_trainers.Request,), ("home",))},
         )

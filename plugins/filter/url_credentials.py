@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.torchfleet.lab.plugins.module_utils import _mirror
-from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import checked_filters
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils, checked_filters
+
+_mirror = ModuleUtils("_mirror")
 
 
 def redact_url(value):

@@ -2,15 +2,39 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side helper for the collection's filters: a call with an option the filter does not have, or with
 a value given twice, fails with the filter's name, the closest option and the list of options, instead of
-Python's bare ``TypeError: ... got an unexpected keyword argument``."""
+Python's bare ``TypeError: ... got an unexpected keyword argument``.
+
+Also :class:`ModuleUtils`, the filters' way to their module_utils: imported when a filter first runs, not when
+Ansible loads the filter files.  ansible-core loads every filter file of a collection on the first use of any one of
+its filters, in each worker process (one per task), and compiles each ``ansible_collections`` module from source
+every time (lib/ansible/utils/collection_loader/_collection_finder.py, ``get_code``: ``compile(source=...)``, no
+bytecode cache).  Imported at load time, the module_utils behind all the filters cost every task that uses one
+filter about 0.13 s on the bench machine (benchmarks/RESULTS.md); imported on use, a task compiles only what its
+own filters need."""
 
 from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import inspect
 
 from ansible.errors import AnsibleFilterError
+
+MODULE_UTILS = "ansible_collections.torchfleet.lab.plugins.module_utils."
+
+
+class ModuleUtils:
+    """A module of the collection's module_utils, imported on the first attribute read (then from sys.modules)."""
+
+    def __init__(self, name):
+        self._name = MODULE_UTILS + name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __repr__(self):
+        return f"ModuleUtils({self._name!r})"
 
 
 def _options(signature):
@@ -19,8 +43,9 @@ def _options(signature):
 
 
 def _forwarded(forwards):
-    """The options that a filter taking ``**options`` hands on: those of its targets, less what it sets itself."""
-    targets, exclude = forwards
+    """The options that a filter taking ``**options`` hands on: those of its targets, less what it sets itself.
+    ``forwards`` is the pair, or a function that returns it (so that its targets are imported only when needed)."""
+    targets, exclude = forwards() if callable(forwards) else forwards
     names = []
     for target in targets:
         for param in list(inspect.signature(target).parameters.values())[1:]:
@@ -58,25 +83,35 @@ def _explain(name, signature, call, error, extra=None):
 def checked(name, func, forwards=None):
     """``func`` as a filter whose bad call names the filter and its options.
 
-    ``forwards`` is ``(targets, exclude)`` for a filter that passes ``**options`` on to ``targets``: their
-    parameters (after the first, less ``exclude``) are its options too, and any other name is refused here.
+    ``forwards`` is ``(targets, exclude)`` for a filter that passes ``**options`` on to ``targets``, or a function
+    that returns that pair: their parameters (after the first, less ``exclude``) are its options too, and any other
+    name is refused here.  It is read on the filter's first call, not when the filter is loaded.
+    ``wrapper.accepted_options()`` gives the options the tests hold the roles' calls against; None where the filter
+    checks its options itself.
     """
     signature = inspect.signature(func)
-    extra = _forwarded(forwards) if forwards else None
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+
+    @functools.lru_cache(maxsize=None)
+    def extra():
+        return _forwarded(forwards) if forwards else None
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise AnsibleFilterError(_explain(name, signature, (args, kwargs), exc, extra)) from None
-        if _unknown(signature, kwargs, extra):
-            raise AnsibleFilterError(_explain(name, signature, (args, kwargs), None, extra))
+            raise AnsibleFilterError(_explain(name, signature, (args, kwargs), exc, extra())) from None
+        if _unknown(signature, kwargs, extra()):
+            raise AnsibleFilterError(_explain(name, signature, (args, kwargs), None, extra()))
         return func(*args, **kwargs)
 
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
-    # What the tests hold the roles' calls against; None where the filter checks its options itself.
-    wrapper.options = None if takes_any and extra is None else frozenset(_options(signature)) | frozenset(extra or ())
+    def accepted_options():
+        if takes_any and extra() is None:
+            return None
+        return frozenset(_options(signature)) | frozenset(extra() or ())
+
+    wrapper.accepted_options = accepted_options
     return wrapper
 
 

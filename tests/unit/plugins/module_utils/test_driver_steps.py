@@ -61,7 +61,7 @@ def test_the_driver_floor_reads_cuda_through_torch_builds_function(monkeypatch):
 def test_the_filter_takes_exactly_the_plan_inputs_after_the_facts():
     fields = [f.name for f in dataclasses.fields(dr.PlanInputs)]
     assert fields[0] == "facts"
-    options = FilterModule().filters()["driver_plan"].options
+    options = FilterModule().filters()["driver_plan"].accepted_options()
     assert options == frozenset(fields[1:]) | {"installed_version", "changed"}
 
 
