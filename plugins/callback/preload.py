@@ -17,9 +17,12 @@ description:
     machine each task that used one of them took about 0.25 s longer than a task that did not (a play of 2 hosts
     and 7 tasks, measured with C(ansible.posix.profile_tasks)).
   - At the start of a playbook this callback loads every filter plugin and action plugin of C(torchfleet.lab)
-    in the main process, and runs the work an action plugin would repeat in each worker (C(validate_inputs) reads
-    the roles' variable names once); every worker forked after that inherits them. The tasks' results and output
-    are the same with it and without it.
+    in the main process, imports the shared code the filters import on their first call, and runs the work an
+    action plugin would repeat in each worker (C(validate_inputs) reads the roles' variable names once); every
+    worker forked after that inherits them. The tasks' results and output are the same with it and without it.
+  - Without this callback a task compiles only the shared code of the filters it uses (the filters import it on
+    first call), but it does so in every worker, since ansible-core compiles collection code from source each time
+    (C(lib/ansible/utils/collection_loader/_collection_finder.py), C(get_code)).
   - Enable it with C(callbacks_enabled = torchfleet.lab.fleet_summary, torchfleet.lab.preload) in C(ansible.cfg)
     (the collection's C(docs/ansible.cfg) does), or C(ANSIBLE_CALLBACKS_ENABLED).
   - A plugin that cannot be loaded is skipped with a message at C(-vvv); the task that uses it reports the error as
@@ -32,8 +35,10 @@ import sys
 
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.loader import action_loader, filter_loader
+from ansible_collections.torchfleet.lab.plugins.plugin_utils._filter_options import ModuleUtils
 
 COLLECTION = "torchfleet.lab"
+FILTER_PACKAGE = "ansible_collections.torchfleet.lab.plugins.filter."
 PLUGINS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -59,6 +64,18 @@ def _load_action(fqcn):
     return action
 
 
+def import_filter_module_utils():
+    """Import the module_utils that the loaded filter files name (their ModuleUtils), as each filter's first call
+    would in every worker; the sorted module names."""
+    names = set()
+    for name, module in list(sys.modules.items()):
+        if name.startswith(FILTER_PACKAGE) and module is not None:
+            for value in list(vars(module).values()):
+                if isinstance(value, ModuleUtils):
+                    names.add(value.load().__name__)
+    return sorted(names)
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -79,3 +96,9 @@ class CallbackModule(CallbackBase):
                 except Exception as error:
                     self._display.vvv(f"torchfleet.lab.preload: {kind} {fqcn}: {error}")
         self._display.vvv(f"torchfleet.lab.preload: {loaded} plugins loaded")
+        try:
+            imported = import_filter_module_utils()
+        except Exception as error:
+            self._display.vvv(f"torchfleet.lab.preload: module_utils: {error}")
+        else:
+            self._display.vvv(f"torchfleet.lab.preload: {len(imported)} module_utils imported")

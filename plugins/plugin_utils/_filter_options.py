@@ -30,8 +30,12 @@ class ModuleUtils:
     def __init__(self, name):
         self._name = MODULE_UTILS + name
 
+    def load(self):
+        """The module, imported now if it is not yet (the torchfleet.lab.preload callback calls this)."""
+        return importlib.import_module(self._name)
+
     def __getattr__(self, attr):
-        return getattr(importlib.import_module(self._name), attr)
+        return getattr(self.load(), attr)
 
     def __repr__(self):
         return f"ModuleUtils({self._name!r})"

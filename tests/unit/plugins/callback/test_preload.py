@@ -39,6 +39,18 @@ def test_the_names_are_one_per_filter_document_and_action_file():
     assert preload.plugin_names("no-such-kind") == []
 
 
+def _filter_module_utils():
+    """The module_utils the filter files name through ModuleUtils, read from their source."""
+    names = set()
+    for path in (PLUGINS / "filter").glob("*.py"):
+        names.update(re.findall(r'^\w+ = ModuleUtils\("(\w+)"\)$', path.read_text(encoding="utf-8"), re.MULTILINE))
+    return names
+
+
+def test_the_filters_name_their_module_utils():
+    assert {"_pytorch_env", "_torch_build", "_mirror", "_driver", "_trainers"} <= _filter_module_utils()
+
+
 def _play(tmp_path, callbacks):
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(
@@ -62,6 +74,11 @@ def test_every_plugin_loads_and_the_results_are_the_same(tmp_path):
     assert loaded, out[-4000:]
     expected = len(preload.plugin_names("filter")) + len(preload.plugin_names("action"))
     assert int(loaded.group(1)) == expected, re.findall(r"torchfleet\.lab\.preload: .*", out)
+    # The filters import their module_utils on first call (plugin_utils/_filter_options.py, ModuleUtils); the
+    # callback imports them in the main process, so that no worker compiles them again.
+    imported = re.search(r"torchfleet\.lab\.preload: (\d+) module_utils imported", out)
+    assert imported, re.findall(r"torchfleet\.lab\.preload: .*", out)
+    assert int(imported.group(1)) == len(_filter_module_utils()), re.findall(r"torchfleet\.lab\.preload: .*", out)
     without = _play(tmp_path, "torchfleet.lab.fleet_summary")
     assert without.returncode == 0
     for text in ('"msg": "https://lab:***@mirror.lab/simple"', '"msg": "2.13.0"'):
