@@ -143,6 +143,22 @@ def first_floor_note(first):
         f"gathering. Were site.yml's tasks exactly as fast as the script's steps, the run would take about "
         f"{_fmt_s(floor + base)} s, {_fmt_ratio(ratio(floor + base, base))} the script; what site.yml spent beyond "
         f"the floor is {_fmt_s(role - floor)} s, {_fmt_ratio(ratio(role - floor, base))} the script."
+    ) + bare_note(first)
+
+
+def bare_note(first):
+    """What the script's steps cost as plain Ansible tasks, against the script and against site.yml."""
+    bare, base, role = first.get("bare_s"), first.get("baseline_s"), first.get("role_s")
+    if bare is None or not base or role is None:
+        return ""
+    every = ", ".join(_fmt_ratio(r) for r in first.get("bare_ratios") or [])
+    return (
+        f" The script's steps as plain Ansible tasks (benchmarks/bare_provision.yml), on a third fresh host of the "
+        f"same pair, took {_fmt_s(bare)} s: {_fmt_ratio(ratio(bare, base))} the script"
+        + (f" (every pair: {every})" if every else "")
+        + f", so Ansible alone, doing nothing the script does not, costs that much; site.yml took "
+        f"{_fmt_s(role - bare)} s more than those tasks ({_fmt_ratio(ratio(role, bare))} of them) for everything "
+        f"the role adds."
     )
 
 
@@ -162,6 +178,7 @@ def charts(raw):
             ("site.yml", first.get("role_s")),
             ("plain shell script", first.get("baseline_s")),
             ("1.3x the script (target)", None if first.get("baseline_s") is None else first["baseline_s"] * 1.3),
+            ("the script's steps as plain Ansible tasks", first.get("bare_s")),
             ("Ansible floor on the fresh host", first.get("floor_s")),
         ],
         "s",
@@ -242,6 +259,11 @@ def markdown(raw, chart_names):
         f"| site.yml (fresh host) | {_fmt_s(first.get('role_s'))} |",
         f"| benchmarks/baseline_provision.sh (another fresh host) | {_fmt_s(first.get('baseline_s'))} |",
     ]
+    if first.get("bare_s") is not None:
+        lines.append(
+            f"| benchmarks/bare_provision.yml: the script's steps as plain Ansible tasks (a third fresh host) | "
+            f"{_fmt_s(first['bare_s'])} |"
+        )
     if first.get("floor_s") is not None:
         lines.append(
             f"| Ansible floor on site.yml's fresh host, just before it (benchmarks/floor.yml) | "
@@ -251,7 +273,8 @@ def markdown(raw, chart_names):
         lines += [
             "",
             f"{first.get('pairs', len(first['ratios']))} pairs ran, one after the other, each on fresh hosts (the "
-            f"floor, site.yml, then the script); the table gives the pair whose ratio is the median. Every pair's "
+            f"floor, site.yml, the script, then the plain Ansible tasks); the table gives the pair whose ratio is "
+            f"the median. Every pair's "
             f"ratio, lowest to highest: {', '.join(_fmt_ratio(r) for r in first['ratios'])}.",
         ]
     lines += ["", first.get("note", "").strip()]

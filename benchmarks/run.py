@@ -380,10 +380,11 @@ def main():  # noqa: PLR0915 (one run, in the order the docstring gives)
     biggest = max(SIZES)
     names = [host_name(i) for i in range(1, biggest + 1)]
     # The first-provision pairs: site.yml on names[0] (provisioned, it serves the re-runs later) and on firstN, the
-    # plain script on base and baseN.
+    # plain script on base and baseN, the script's steps as plain Ansible tasks on bare and bareN.
     firsts = [names[0], *(host_name(f"first{n}") for n in range(2, FIRST_REPEATS + 1))]
     bases = [host_name("base"), *(host_name(f"base{n}") for n in range(2, FIRST_REPEATS + 1))]
-    every_host = [*names, *firsts[1:], *bases]
+    bares = [host_name("bare"), *(host_name(f"bare{n}") for n in range(2, FIRST_REPEATS + 1))]
+    every_host = [*names, *firsts[1:], *bases, *bares]
     PORTS.update({name: BASE_PORT + i for i, name in enumerate(every_host)})
     try:
         mirror = Counter(start_server("mirror", MIRROR_PORT, upstream=False))
@@ -393,11 +394,12 @@ def main():  # noqa: PLR0915 (one run, in the order the docstring gives)
         site = REPO / "playbooks" / "site.yml"
 
         # 1-2. FIRST_REPEATS pairs, one after the other: the Ansible floor on a fresh host (it changes nothing), then
-        #      site.yml on that host (JSON callback, for the phases), then the plain script on another fresh host.
-        #      The pair whose ratio is the median is reported, with every pair's ratio; the phases are the first
-        #      pair's.
+        #      site.yml on that host (JSON callback, for the phases), then the plain script on another fresh host,
+        #      then the script's steps as plain Ansible tasks (bare_provision.yml) on a third: the least any Ansible
+        #      implementation costs. The pair whose ratio is the median is reported, with every pair's ratio; the
+        #      phases are the first pair's.
         pairs = []
-        for number, (first_host, base_host) in enumerate(zip(firsts, bases), 1):
+        for number, (first_host, base_host, bare_host) in enumerate(zip(firsts, bases, bares), 1):
             suffix = "" if number == 1 else f"-{number}"
             floor_s, _log = playbook(f"floor-fresh{suffix}", HERE / "floor.yml", [first_host])
             mirror.start()
@@ -415,13 +417,22 @@ def main():  # noqa: PLR0915 (one run, in the order the docstring gives)
                 )
                 served_first = served(mirror)
             base_s = baseline(base_host, OUT / f"baseline{suffix}.log")
-            pairs.append({"role_s": round(seconds, 1), "baseline_s": round(base_s, 1), "floor_s": round(floor_s, 1)})
+            bare_s, _log = playbook(f"bare{suffix}", HERE / "bare_provision.yml", [bare_host])
+            pairs.append(
+                {
+                    "role_s": round(seconds, 1),
+                    "baseline_s": round(base_s, 1),
+                    "floor_s": round(floor_s, 1),
+                    "bare_s": round(bare_s, 1),
+                }
+            )
         middle, ratios = median_of(pairs, "role_s", "baseline_s")
         raw["first_provision"] = dict(
             middle,
             role_changed=changed,
             pairs=len(pairs),
             ratios=ratios,
+            bare_ratios=median_of(pairs, "bare_s", "baseline_s")[1],
             note=BASELINE_NOTE,
         )
         raw["wall"].append({"hosts": 1, "seconds": raw["first_provision"]["role_s"], "served_bytes": served_first})
@@ -527,7 +538,10 @@ BASELINE_NOTE = (
     "archive and its .sha256, the check, unpacking uv, `uv venv --seed`, `uv pip install torch` from the CPU "
     "index, `import torch`. It leaves out what the role adds: input validation and preflight checks, GPU and "
     "driver detection, the environment record and state probes that make a re-run a no-op, recovery from a "
-    "half-made install, index credentials, readable output. Each ran on a fresh host of its own, one after the "
+    "half-made install, index credentials, readable output. benchmarks/bare_provision.yml does the script's steps "
+    "as six plain ansible.builtin tasks (directories, get_url with the .sha256, unarchive, three commands) and "
+    "nothing else: what it costs beyond the script is what Ansible itself costs for those steps. "
+    "Each ran on a fresh host of its own, one after the "
     "other, over the same SSH connection settings, and each timed run of the bench began with a sync, so that no "
     "run paid for writing out the gigabyte the one before it left in the page cache."
 )

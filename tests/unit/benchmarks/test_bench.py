@@ -14,6 +14,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 _BENCH = Path(__file__).resolve().parents[3] / "benchmarks"
 
@@ -250,6 +251,36 @@ def test_the_first_provision_shows_the_floor_of_its_fresh_host_and_what_it_impli
     assert len(bars) == 1 + 4
     # Without the floor (results of an older run), neither the row nor the sentence.
     assert "Ansible floor on site.yml" not in report.markdown(raw(), report.charts(raw()))
+
+
+def test_the_first_provision_shows_the_script_as_plain_ansible_tasks():
+    first = {"role_s": 15.0, "baseline_s": 10.0, "floor_s": 2.0, "bare_s": 13.0, "bare_ratios": [1.2, 1.3, 1.4]}
+    data = raw(first_provision=first)
+    text = report.markdown(data, report.charts(data))
+    row = "| benchmarks/bare_provision.yml: the script's steps as plain Ansible tasks (a third fresh host) | 13.0 |"
+    assert row in text
+    assert "took 13.0 s: 1.30x the script (every pair: 1.20x, 1.30x, 1.40x)" in text
+    assert "site.yml took 2.0 s more than those tasks (1.15x of them)" in text
+    bars = ET.fromstring(report.charts(data)["first-provision.svg"]).findall("{http://www.w3.org/2000/svg}rect")
+    assert len(bars) == 1 + 5
+    # Results of an older run, without it: neither the row nor the sentence.
+    older = raw(first_provision={"role_s": 15.0, "baseline_s": 10.0, "floor_s": 2.0})
+    assert "bare_provision.yml" not in report.markdown(older, report.charts(older))
+
+
+def test_the_bare_playbook_does_the_scripts_steps():
+    # The same steps and URLs as baseline_provision.sh, from the inventory site.yml gets.
+    play = yaml.safe_load((_BENCH / "bare_provision.yml").read_text())[0]
+    text = (_BENCH / "bare_provision.yml").read_text()
+    modules = [next(k for k in task if k.startswith("ansible.builtin.")) for task in play["tasks"]]
+    expected = ("file", "get_url", "unarchive", "command", "command", "command")
+    assert modules == ["ansible.builtin." + m for m in expected]
+    for fragment in ("/uv/{{ pytorch_env_uv_version }}/", "sha256:{{ bare_uv_url }}.sha256", "--seed", "/whl/cpu",
+                     "/pypi/simple", "torch=={{ pytorch_version }}+cpu", "import torch"):  # fmt: skip
+        assert fragment in text
+    script = (_BENCH / "baseline_provision.sh").read_text()
+    for fragment in ("--seed", "/whl/cpu", "/pypi/simple", "import torch", "--index-strategy first-index"):
+        assert fragment in script
 
 
 def test_repeated_pairs_report_the_median_pair_and_every_ratio():
