@@ -119,6 +119,23 @@ def test_a_long_step_prints_lines_and_returns_the_module_result(tmp_path):
     assert os.listdir(tmp_path / "async") == []
 
 
+def test_a_long_step_ends_with_its_job_not_at_the_next_poll(tmp_path):
+    # The start command answers after one interval (5 s) with the job still running; the poll that follows waits on
+    # the host for the rest of the next interval and answers when the job ends, at 6 s. A controller that slept to
+    # the next interval and then polled would end the task at 10 s or later.
+    clock = {"ansible.builtin.set_fact": {"at": "{{ now().timestamp() }}"}}
+    tasks = [
+        dict(clock, name="Before", register="before"),
+        step("Six seconds", ["sleep", "6"], "slept", interval=5, timeout=30),
+        dict(clock, name="After", register="after"),
+    ]
+    rc, output, saved = playbook(tmp_path, tasks)
+    assert rc == 0, output
+    assert len(re.findall(r"^localhost: running .*$", output, re.M)) == 1, output  # the start's one line
+    took = float(saved["after"]["ansible_facts"]["at"]) - float(saved["before"]["ansible_facts"]["at"])
+    assert 6 <= took < 9, f"the step took {took:.1f} s for a 6 s job polled every 5 s"
+
+
 def test_a_failing_command_fails_the_task_with_its_message(tmp_path):
     task = step("Fail", ["bash", "-c", "sleep 2; echo broken >&2; exit 3"], "broke", interval=1, timeout=5)
     task["ignore_errors"] = True
