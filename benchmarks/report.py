@@ -156,9 +156,9 @@ def bare_note(first):
         f" The script's steps as plain Ansible tasks (benchmarks/bare_provision.yml), on a third fresh host of the "
         f"same pair, took {_fmt_s(bare)} s: {_fmt_ratio(ratio(bare, base))} the script"
         + (f" (every pair: {every})" if every else "")
-        + f", so Ansible alone, doing nothing the script does not, costs that much; site.yml took "
-        f"{_fmt_s(role - bare)} s more than those tasks ({_fmt_ratio(ratio(role, bare))} of them) for everything "
-        f"the role adds."
+        + f", so Ansible alone, doing nothing the script does not, costs that much; site.yml, with everything the "
+        f"role adds, took {_fmt_s(abs(role - bare))} s {'more' if role >= bare else 'less'} than those tasks "
+        f"({_fmt_ratio(ratio(role, bare))} of them)."
     )
 
 
