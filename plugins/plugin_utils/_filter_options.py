@@ -9,8 +9,9 @@ Ansible loads the filter files.  ansible-core loads every filter file of a colle
 its filters, in each worker process (one per task), and compiles each ``ansible_collections`` module from source
 every time (lib/ansible/utils/collection_loader/_collection_finder.py, ``get_code``: ``compile(source=...)``, no
 bytecode cache).  Imported at load time, the module_utils behind all the filters cost every task that uses one
-filter about 0.13 s on the bench machine (benchmarks/RESULTS.md); imported on use, a task compiles only what its
-own filters need."""
+filter about 0.12 s on the 2-core lab machine (20 set_fact tasks on localhost, each with one collection filter:
+4.0 s, against 1.5 s with a filter of ansible-core; 1.7 s imported on use); imported on use, a task compiles only
+what its own filters need."""
 
 from __future__ import annotations
 
@@ -48,8 +49,8 @@ def _options(signature):
 
 def _forwarded(forwards):
     """The options that a filter taking ``**options`` hands on: those of its targets, less what it sets itself.
-    ``forwards`` is the pair, or a function that returns it (so that its targets are imported only when needed)."""
-    targets, exclude = forwards() if callable(forwards) else forwards
+    ``forwards`` is a function that returns the pair, so that its targets are imported only when needed."""
+    targets, exclude = forwards()
     names = []
     for target in targets:
         for param in list(inspect.signature(target).parameters.values())[1:]:
@@ -87,9 +88,9 @@ def _explain(name, signature, call, error, extra=None):
 def checked(name, func, forwards=None):
     """``func`` as a filter whose bad call names the filter and its options.
 
-    ``forwards`` is ``(targets, exclude)`` for a filter that passes ``**options`` on to ``targets``, or a function
-    that returns that pair: their parameters (after the first, less ``exclude``) are its options too, and any other
-    name is refused here.  It is read on the filter's first call, not when the filter is loaded.
+    ``forwards`` is a function returning ``(targets, exclude)`` for a filter that passes ``**options`` on to
+    ``targets``: their parameters (after the first, less ``exclude``) are its options too, and any other name is
+    refused here.  It is called on the filter's first call, not when the filter is loaded.
     ``wrapper.accepted_options()`` gives the options the tests hold the roles' calls against; None where the filter
     checks its options itself.
     """
