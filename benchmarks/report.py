@@ -143,7 +143,7 @@ def first_floor_note(first):
         f"gathering. Were site.yml's tasks exactly as fast as the script's steps, the run would take about "
         f"{_fmt_s(floor + base)} s, {_fmt_ratio(ratio(floor + base, base))} the script; what site.yml spent beyond "
         f"the floor is {_fmt_s(role - floor)} s, {_fmt_ratio(ratio(role - floor, base))} the script."
-    ) + bare_note(first)
+    )
 
 
 def bare_note(first):
@@ -278,7 +278,7 @@ def markdown(raw, chart_names):
             f"ratio, lowest to highest: {', '.join(_fmt_ratio(r) for r in first['ratios'])}.",
         ]
     lines += ["", first.get("note", "").strip()]
-    floor_note = first_floor_note(first)
+    floor_note = (first_floor_note(first) + bare_note(first)).strip()
     if floor_note:
         lines += ["", floor_note]
     lines += [
