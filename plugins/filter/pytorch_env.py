@@ -80,7 +80,10 @@ def pytorch_env_index(build, index_url="", mirror=""):
     # build: the torch_build result; the user's index and the mirror URL as given (credentials included).
     if not isinstance(build, dict):
         raise AnsibleFilterError("pytorch_env_index expects the result of torchfleet.lab.torch_build")
-    return pe.choose_index(build, index_url=index_url or "", mirror=mirror or "")
+    indexes = pe.choose_index(build, index_url=index_url or "", mirror=mirror or "")
+    for warning in pe.index_warnings(indexes):
+        Display().warning(warning)
+    return indexes
 
 
 def pytorch_env_install_plan(env, build, **options):

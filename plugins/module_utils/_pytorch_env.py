@@ -810,6 +810,23 @@ def choose_index(build, index_url="", mirror=""):
     return {"torch": index_url or served or general, "general": general}
 
 
+def index_warnings(indexes):
+    """Warnings (strings) for the package indexes of ``choose_index`` that are served over plain http.
+
+    A PEP 503 index gives each file's sum in the same page that links it (``#sha256=``), so sums from a plain-http
+    index prove nothing against someone on the network path, who can replace a wheel and its sum together. The
+    installer, uv and the MNIST files have pins for that case (``_mirror.sidecar_warning``); packages have none.
+    """
+    plain = [url for url in dict.fromkeys((indexes or {}).values()) if urlsplit(str(url)).scheme.lower() == "http"]
+    if not plain:
+        return []
+    return [
+        f"torch and the other packages come from {', '.join(_mirror.redact_url(url) for url in plain)} over plain "
+        "http, whose index lists each file's sum itself: anyone on the network path can replace a package together "
+        "with its sum. Serve torchfleet_mirror_url (or pytorch_env_index_url) over https."
+    ]
+
+
 # --------------------------------------------------------------------------------------------------- Jupyter
 # A kernel spec is a directory KERNELS/<name>/ holding kernel.json; Jupyter finds it by searching its data path
 # (jupyter_core 5.9.1 jupyter_core/paths.py):

@@ -125,3 +125,29 @@ def test_preflight_sets_the_indexes_the_plan_chose(index_url, mirror, expected):
     assert (render(trust_as_template(facts["__pytorch_env_index"])),
             render(trust_as_template(facts["__pytorch_env_default_index"]))) == expected  # fmt: skip
     assert task["no_log"] == "{{ __pytorch_env_secret_urls }}"
+
+
+@pytest.mark.parametrize(
+    ("index_url", "mirror", "plain"),
+    [
+        ("", "", []),
+        ("", MIRROR, ["http://lab:***@mirror.lab:8765/whl/cu128", "http://lab:***@mirror.lab:8765/pypi/simple"]),
+        (USER_INDEX, MIRROR, ["http://lab:***@mirror.lab:8765/pypi/simple"]),
+        ("http://pypi.lab/simple", "", ["http://pypi.lab/simple"]),
+        ("", "https://mirror.lab", []),
+    ],
+    ids=["upstream", "plain-http-mirror", "https-user-index-plain-mirror", "plain-http-user-index", "https-mirror"],
+)
+def test_packages_from_a_plain_http_index_raise_one_warning_naming_it(monkeypatch, index_url, mirror, plain):
+    # Issue 11, item 3: sums a plain-http index lists come from the server they would check.
+    seen = []
+    monkeypatch.setattr("ansible.utils.display.Display.warning", lambda self, msg, *a, **k: seen.append(msg))
+    build = _build("Linux", "x86_64", "cu128", mirror)
+    indexes = pytorch_env_index(build, index_url=index_url, mirror=mirror)
+    assert indexes == pe.choose_index(build, index_url=index_url, mirror=mirror)
+    if not plain:
+        assert seen == []
+        return
+    (warning,) = seen
+    assert f"come from {', '.join(plain)} over plain http" in warning
+    assert "s3cr3t" not in warning and "over https" in warning
