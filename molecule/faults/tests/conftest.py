@@ -153,6 +153,36 @@ def snapshot(host, path: str, exclude: str = r"/__pycache__(/|$)|\.pyc$") -> dic
     return entries
 
 
+# The packages installed on the host: Debian's (dpkg-query's binary:Package, Version and db:Status-Abbrev
+# fields, dpkg-query(1)) and the Python distributions of the environment (importlib.metadata, read by the
+# environment's own interpreter). A key of ``converged`` like a path, listed by ``packages`` instead of ``snapshot``.
+PACKAGES = "packages"
+_DISTRIBUTIONS = (
+    "import importlib.metadata as m; "
+    "print('\\n'.join(sorted(d.metadata['Name'] + '\\t' + d.version for d in m.distributions())))"
+)
+
+
+def packages(host) -> dict:
+    """'deb <name:arch>' mapped to 'version status' for every Debian package, and 'python <name>' to the version
+    of every distribution in the environment (none when the environment has no interpreter)."""
+    entries = {}
+    debs = host.check_output("dpkg-query -W -f='${binary:Package}\\t${Version} ${db:Status-Abbrev}\\n' | LC_ALL=C sort")
+    for line in debs.splitlines():
+        name, _sep, attrs = line.partition("\t")
+        entries[f"deb {name}"] = attrs.strip()
+    if host.file(f"{ENV}/bin/python").exists:
+        for line in host.check_output(f"{ENV}/bin/python -I -c {shlex.quote(_DISTRIBUTIONS)}").splitlines():
+            name, _sep, version = line.partition("\t")
+            entries[f"python {name}"] = version
+    return entries
+
+
+def listing(host, key: str) -> dict:
+    """The listing ``converged`` keeps under ``key``: the packages, or a path's snapshot."""
+    return packages(host) if key == PACKAGES else snapshot(host, key)
+
+
 def differences(before: dict, after: dict) -> list:
     """Paths that were lost, added or changed between two snapshots, each with what happened to it."""
     out = [f"lost {p}" for p in sorted(before.keys() - after.keys())]
@@ -258,12 +288,8 @@ def lost(host, work):
 def converged(host):
     """Snapshots of what converge.yml installed, taken before the first fault: the state each recovery must
     reach again."""
-    return {
-        ENV: snapshot(host, ENV),
-        "/opt/torchfleet/bin": snapshot(host, "/opt/torchfleet/bin"),
-        TRAINERS + "/scripts": snapshot(host, TRAINERS + "/scripts"),
-        TRAINERS + "/data": snapshot(host, TRAINERS + "/data"),
-    }
+    keys = (ENV, "/opt/torchfleet/bin", TRAINERS + "/scripts", TRAINERS + "/data", PACKAGES)
+    return {key: listing(host, key) for key in keys}
 
 
 @pytest.fixture(scope="session")
@@ -298,8 +324,8 @@ def back_to_converged(host, converged):
                 dry = play(playbook, *extra, check=True)
                 assert dry.rc == 0, dry.tail()
                 assert dry.recap.get("changed") == 0, f"{playbook} --check: {dry.recap}\n{dry.tail()}"
-        for path, before in converged.items():
-            assert differences(before, snapshot(host, path)) == [], path
+        for key, before in converged.items():
+            assert differences(before, listing(host, key)) == [], key
         if not dry_run:
             return "listings match a never-interrupted host"
         return "check-mode run: 0 changed; listings match a never-interrupted host"

@@ -40,7 +40,9 @@ command (`tests/harness/fault_mirror.py`). Each fault below is injected by a tes
 flipped on the wire, the server process exiting mid-response, `kill -9` of the installer or of uv on the host,
 `podman stop` of the host, SIGINT to `ansible-playbook`, a 16 MiB tmpfs where the prefix goes. After each one
 the next plain run of the same playbook completes, and the file listings (type, mode, size and SHA-256 of every
-file) of what that playbook installs match those of a host that was never interrupted. Faults that leave the
+file) of what that playbook installs, and the package listings (every Debian package with its version and dpkg
+status, every Python distribution in the environment with its version), match those of a host that was never
+interrupted. Faults that leave the
 same state (a refused download) run one after the other and share that recovery run; after each recovery from
 an interrupted install or run, a check-mode run of the same playbook reports zero changes. "Lost" compares a
 person's files on the host and the results of earlier training runs, byte for byte, with what they were
