@@ -14,16 +14,14 @@ The rpm database is the test's own: rpm reads ``%_dbpath`` from ``$HOME/.rpmmacr
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from ansible_collections.torchfleet.lab.plugins.module_utils import _env_state
+
+from .local_play import run_play
 
 TOOLS = ("ansible-playbook", "rpm", "rpmbuild", "rpmsign", "rpmkeys", "gpg")
 _MISSING = [tool for tool in TOOLS if not shutil.which(tool)]
@@ -31,8 +29,6 @@ _WHY = f"needs {', '.join(TOOLS)} (Debian 12: apt-get install rpm); missing: {',
 if _MISSING and os.environ.get("TORCHFLEET_REQUIRE_REAL_TOOLS"):
     raise RuntimeError(f"TORCHFLEET_REQUIRE_REAL_TOOLS is set, but this test {_WHY}")
 pytestmark = pytest.mark.skipif(bool(_MISSING), reason=_WHY)
-
-COLLECTIONS = Path(_env_state.__file__).parents[5]
 
 PLAY = """\
 - name: Check EPEL's release package as setup-RedHat.yml does
@@ -106,19 +102,8 @@ def test_only_a_package_signed_by_the_pinned_key_passes(packages, tmp_path):
         name: {"__gpu_driver_epel_rpm": str(path), "__gpu_driver_plan": {"repo": {"epel_fingerprint": grouped}}}
         for name, path in packages["paths"].items()
     }
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
-    (tmp_path / "hosts.json").write_text(json.dumps({"all": {"hosts": hosts, "vars": local}}))
-    (tmp_path / "play.yml").write_text(PLAY)
-    env = dict(packages["env"], ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
-    run = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "hosts.json"), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, env=env, check=False, cwd=tmp_path,
-    )  # fmt: skip
-    out = run.stdout + run.stderr
-    recap = {host: re.search(rf"^{host}\s*:.*\bfailed=(\d+)", out, re.M) for host in hosts}
-    assert all(recap.values()), out[-4000:]
-    failed = {host: int(found.group(1)) for host, found in recap.items()}
+    # rpm reads the test's rpm database from $HOME/.rpmmacros: the packages' environment.
+    failed, out = run_play(tmp_path, PLAY, hosts, env=packages["env"])
     assert failed == {"unsigned": 1, "pinned": 0, "other": 1, "absent": 1}, out[-4000:]
     # Each refusal says which package and which key, and why.
     assert re.search(r"unsigned\.rpm is not signed by the EPEL key .*no signature at all", out), out[-4000:]

@@ -4,19 +4,11 @@ empty password, stops the host with the message that says what to change."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from ansible_collections.torchfleet.lab.plugins.module_utils import _env_state
 
-# The collections directory this test imported the collection from (as tests/unit/plugins/callback/test_preload.py).
-COLLECTIONS = Path(_env_state.__file__).parents[5]
+from .local_play import run_play
 
 PLAY = """\
 - name: Check the Machine Owner Key as preflight.yml does
@@ -42,21 +34,7 @@ def test_the_mok_checks_pass_a_key_pair_and_stop_on_a_missing_file_or_password(t
                   "gpu_driver_mok_password": "hunter2"},
         "nopassword": {"__gpu_driver_plan": plan, "gpu_driver_mok_password": ""},
     }  # fmt: skip
-    # The task asks for become; the local hosts run as the test's user (a connection variable wins).
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
-    inventory = {"all": {"hosts": hosts, "vars": local}}
-    (tmp_path / "hosts.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.yml").write_text(PLAY)
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
-    run = subprocess.run(
-        ["ansible-playbook", "-i", str(tmp_path / "hosts.json"), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, env=env, check=False, cwd=tmp_path,
-    )  # fmt: skip
-    out = run.stdout + run.stderr
-    recap = {host: re.search(rf"^{host}\s*:.*\bfailed=(\d+)", out, re.M) for host in hosts}
-    assert all(recap.values()), out[-4000:]
-    failed = {host: int(found.group(1)) for host, found in recap.items()}
+    failed, out = run_play(tmp_path, PLAY, hosts)
     assert failed == {"good": 0, "nokey": 1, "nopassword": 1}, out[-4000:]
     assert f"{tmp_path / 'absent.priv'} does not exist on nokey" in " ".join(out.split())
     assert "Enrolling the Machine Owner Key needs gpu_driver_mok_password" in " ".join(out.split())
