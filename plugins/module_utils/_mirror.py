@@ -37,12 +37,17 @@ def redact_text(text):
     return _CREDENTIALS_RE.sub(_replace, str(text))
 
 
+def plain_http(url):
+    """True when ``url`` is fetched over plain http: whatever comes with it can be replaced on the way."""
+    return urlsplit(str(url)).scheme.lower() == "http"
+
+
 def sidecar_warning(what, url, sha256, checksum_url, variable):
     """A warning (a string) when ``url`` is verified only by ``checksum_url`` and that comes over plain http,
     else None. ``variable`` names the setting that pins the sum."""
     if sha256 or not checksum_url:
         return None
-    if urlsplit(str(checksum_url)).scheme.lower() != "http":
+    if not plain_http(checksum_url):
         return None
     return (
         f"{what} ({redact_url(url)}) is checked only against {redact_url(checksum_url)}, which comes over plain "

@@ -817,7 +817,7 @@ def index_warnings(indexes):
     index prove nothing against someone on the network path, who can replace a wheel and its sum together. The
     installer, uv and the MNIST files have pins for that case (``_mirror.sidecar_warning``); packages have none.
     """
-    plain = [url for url in dict.fromkeys((indexes or {}).values()) if urlsplit(str(url)).scheme.lower() == "http"]
+    plain = [url for url in dict.fromkeys((indexes or {}).values()) if _mirror.plain_http(url)]
     if not plain:
         return []
     return [
